@@ -175,6 +175,13 @@ class PageSizes(_Strict):
     data_values: int = Field(default=10_000, ge=50, le=30_000)
 
 
+class StepRetries(_Strict):
+    """Dagster step retries when a server is unreachable or answers 5xx after HTTP retries."""
+
+    max_retries: int = Field(default=2, ge=0, le=10)
+    delay_seconds: int = Field(default=30, ge=0, le=3600)
+
+
 class MetadataSection(_Strict):
     resources: tuple[str, ...] = DEFAULT_METADATA_RESOURCES
     propagate_deletions: bool = False
@@ -344,6 +351,7 @@ class SyncConfig(_Strict):
     import_options: ImportOptions = ImportOptions()
     page_sizes: PageSizes = PageSizes()
     error_tolerance: int = Field(default=0, ge=0)
+    step_retries: StepRetries = StepRetries()
     auto_sync: AutoSyncSettings | None = None
 
     @field_validator("id")

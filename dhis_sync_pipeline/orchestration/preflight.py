@@ -1,0 +1,82 @@
+"""The first step of every sync run: can we talk to both servers, and who exists on the destination?
+
+Failing here (wrong password, server down) stops the run before anything is written. The
+destination's users and user groups are listed once per run and handed to every metadata step,
+so dangling sharing references are handled once, not once per resource.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, MetadataValue, asset
+
+from dhis_sync_pipeline.config import SyncConfig
+from dhis_sync_pipeline.dhis2 import DHIS2Client
+from dhis_sync_pipeline.orchestration.failures import dhis2_failures
+from dhis_sync_pipeline.orchestration.resources import resource_key
+from dhis_sync_pipeline.sync.references import DestinationDirectory
+
+
+def preflight_key(config: SyncConfig) -> AssetKey:
+    return AssetKey([config.id, "preflight"])
+
+
+def build_preflight_asset(config: SyncConfig) -> AssetsDefinition:
+    source_key, destination_key = resource_key(config.source), resource_key(config.destination)
+
+    @asset(
+        key=preflight_key(config),
+        group_name=config.id,
+        required_resource_keys={source_key, destination_key},
+        kinds={"dhis2"},
+        description=(
+            f"Checks that {config.source} (source) and {config.destination} (destination) answer "
+            "and accept our credentials, and lists the destination's users and user groups."
+        ),
+    )
+    def preflight(context: AssetExecutionContext) -> dict[str, Any]:
+        with dhis2_failures():
+            source = getattr(context.resources, source_key).client()
+            destination = getattr(context.resources, destination_key).client()
+            try:
+                source_info = source.system_info()
+                destination_info = destination.system_info()
+                directory = _destination_directory(destination)
+            finally:
+                source.close()
+                destination.close()
+
+        drift = source_info.version.key[:2] != destination_info.version.key[:2]
+        if drift:
+            context.log.warning(
+                f"Version drift: source {config.source} runs DHIS2 {source_info.version}, destination "
+                f"{config.destination} runs {destination_info.version}; objects using features the "
+                "older server lacks may be rejected."
+            )
+        context.add_output_metadata(
+            {
+                "source_version": str(source_info.version),
+                "destination_version": str(destination_info.version),
+                "source_time_zone": source_info.time_zone or "unknown",
+                "source_server_date": source_info.server_date.isoformat(),
+                "destination_users": len(directory.users),
+                "destination_user_groups": len(directory.user_groups),
+                "version_drift": MetadataValue.bool(drift),
+            }
+        )
+        return {
+            "source_version": str(source_info.version),
+            "destination_version": str(destination_info.version),
+            "directory": directory.to_json(),
+        }
+
+    return preflight
+
+
+def _destination_directory(destination: DHIS2Client) -> DestinationDirectory:
+    def ids(collection: str) -> frozenset[str]:
+        pages = destination.iter_pages(collection, fields="id", page_size=10_000)
+        return frozenset(obj["id"] for page in pages for obj in page)
+
+    return DestinationDirectory(users=ids("users"), user_groups=ids("userGroups"))

@@ -1,0 +1,30 @@
+"""Watermarks live in Dagster's own event log, as metadata of an asset's materializations.
+
+A materialization is only recorded when a step succeeds, so "the latest materialization's
+watermark" is exactly "the source's clock when the last successful sync of this asset started",
+in whatever storage the Dagster instance uses (SQLite or PostgreSQL), with its history in the UI.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from dagster import AssetKey, DagsterInstance
+
+WATERMARK_KEY = "watermark"
+FULL_SYNC_TAG = "dhis_sync/full_sync"
+
+
+def last_watermark(instance: DagsterInstance, asset_key: AssetKey) -> dt.datetime | None:
+    event = instance.get_latest_materialization_event(asset_key)
+    if event is None or event.asset_materialization is None:
+        return None
+    value = event.asset_materialization.metadata.get(WATERMARK_KEY)
+    if value is None or not getattr(value, "value", None):
+        return None
+    return dt.datetime.fromisoformat(str(value.value))
+
+
+def wants_full_sync(run_tags: dict[str, str]) -> bool:
+    """A run tagged `dhis_sync/full_sync=true` ignores watermarks (periodic or manual full sync)."""
+    return run_tags.get(FULL_SYNC_TAG, "").lower() == "true"
