@@ -5,7 +5,6 @@ references (DHIS2's import order). Each materialization records the counts, the 
 the speed; an asset check in the same step verifies the destination holds every source UID.
 """
 
-from __future__ import annotations
 
 import json
 from typing import Any
