@@ -101,7 +101,7 @@ def wait_for_job(
             raise timed_out("no completion")
         time.sleep(poll_interval)
 
-    failed = any(str(item.get("level", "")).upper() == "ERROR" for item in notifications)
+    failures = [item for item in notifications if str(item.get("level", "")).upper() == "ERROR"]
     attempts = 0
     while True:
         summary = fetch(job.summary_path)
@@ -113,8 +113,8 @@ def wait_for_job(
             )
             return result
         attempts += 1
-        if failed and attempts >= FAILED_JOB_SUMMARY_ATTEMPTS:
-            message = str((last or {}).get("message") or "job failed without a summary")
+        if failures and attempts >= FAILED_JOB_SUMMARY_ATTEMPTS:
+            message = str(failures[0].get("message") or "job failed without a summary")
             return ImportResult(status="ERROR", message=message, raw=notifications)
         if time.monotonic() >= deadline:
             raise timed_out("no import summary")
