@@ -258,11 +258,16 @@ class DHIS2Client:
     def _auth_error(self, what: str) -> DHIS2AuthenticationError:
         if self.auth is None:
             fix = "no credentials are configured: set a username and password or an API token"
+        elif isinstance(self.auth, ApiTokenAuth):
+            fix = (
+                "check the personal access token configured for this instance (its environment "
+                "variable): has it expired or been revoked, or is it restricted to other IP "
+                "addresses, HTTP methods or referrers?"
+            )
         else:
             fix = (
-                f"check {describe_auth(self.auth)} configured for this instance (environment "
-                "variables): is it right, is the account enabled and not locked, has the token "
-                "expired or been restricted to other IPs/methods?"
+                f"check the password of {describe_auth(self.auth)} configured for this instance "
+                "(its environment variable), and that the account is enabled and not locked"
             )
         return DHIS2AuthenticationError(
             f"authentication failed for instance {self.name} ({self.base_url}): {what}; {fix}",

@@ -1,0 +1,127 @@
+"""`dhis-sync demo`: two emulated DHIS2 servers on this machine and one real sync between them.
+
+The emulators run as separate processes (`python -m dhis_sync_pipeline.emulator`), so the
+product talks to them over HTTP exactly as it would to real servers; nothing here imports the
+emulator. The demo writes its own configuration and workspace into the Dagster home, so it works
+from any directory.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from dhis_sync_pipeline.launch import workspace_file
+
+DEMO_CONFIG_ID = "demo"
+DEMO_PASSWORD = "district"  # the emulator's demo superuser, as on DHIS2's public demo servers
+
+
+@dataclass
+class DemoSetup:
+    home: Path
+    config_file: Path
+    workspace_file: Path
+    source_url: str
+    destination_url: str
+
+    def environment(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            DAGSTER_HOME=str(self.home),
+            DHIS_SYNC_CONFIG=str(self.config_file),
+            DEMO_SOURCE_PASSWORD=DEMO_PASSWORD,
+            DEMO_DESTINATION_PASSWORD=DEMO_PASSWORD,
+        )
+        return env
+
+
+def free_port(preferred: int) -> int:
+    """`preferred` if nothing listens there, else any free port."""
+    for port in (preferred, 0):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return sock.getsockname()[1]
+    raise RuntimeError("no free TCP port on 127.0.0.1")
+
+
+def write_demo_files(home: Path, source_port: int, destination_port: int) -> DemoSetup:
+    home.mkdir(parents=True, exist_ok=True)
+    source_url = f"http://127.0.0.1:{source_port}"
+    destination_url = f"http://127.0.0.1:{destination_port}"
+    config_file = home / "demo_sync.yaml"
+    config_file.write_text(
+        f"""# Written by `dhis-sync demo`: two emulated DHIS2 servers on this machine.
+instances:
+  - name: demo_source
+    base_url: {source_url}
+    auth: {{type: basic, username: admin, password_env: DEMO_SOURCE_PASSWORD}}
+  - name: demo_destination
+    base_url: {destination_url}
+    auth: {{type: basic, username: admin, password_env: DEMO_DESTINATION_PASSWORD}}
+sync_configurations:
+  - id: {DEMO_CONFIG_ID}
+    name: Demo source to demo destination
+    source: demo_source
+    destination: demo_destination
+    execution_mode: manual
+    metadata:
+      propagate_deletions: true
+    step_retries: {{max_retries: 0}}
+""",
+        encoding="utf-8",
+    )
+    return DemoSetup(home, config_file, workspace_file(home), source_url, destination_url)
+
+
+@contextmanager
+def emulators(source_port: int, destination_port: int, log_dir: Path, seed: str = "generated") -> Iterator[None]:
+    """Start the source (seeded) and destination (empty) emulators; stop them on exit."""
+    processes = []
+    try:
+        for port, role_seed, role in ((source_port, seed, "source"), (destination_port, "empty", "destination")):
+            log = open(log_dir / f"emulator_{role}.log", "w", encoding="utf-8")  # noqa: SIM115
+            processes.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "dhis_sync_pipeline.emulator", "--port", str(port), "--seed", role_seed],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+        for port, process in zip((source_port, destination_port), processes, strict=True):
+            wait_until_up(f"http://127.0.0.1:{port}/api/system/ping", process, timeout=120)
+        yield
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def wait_until_up(url: str, process: subprocess.Popen | None, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"{' '.join(map(str, process.args))} exited with code {process.returncode}")
+        try:
+            if requests.get(url, timeout=2).status_code < 500:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"{url} did not answer within {timeout:.0f}s")
