@@ -57,8 +57,25 @@ def free_port(preferred: int) -> int:
     raise RuntimeError("no free TCP port on 127.0.0.1")
 
 
+# The embedded SQLite default, with the same one-run-per-configuration rule as production.
+INSTANCE_YAML = """\
+run_queue:
+  max_concurrent_runs: 4
+  tag_concurrency_limits:
+    - key: dhis_sync/config
+      value:
+        applyToUniqueValues: true
+      limit: 1
+telemetry:
+  enabled: false
+"""
+
+
 def write_demo_files(home: Path, source_port: int, destination_port: int) -> DemoSetup:
     home.mkdir(parents=True, exist_ok=True)
+    instance_yaml = home / "dagster.yaml"
+    if not instance_yaml.exists():
+        instance_yaml.write_text(INSTANCE_YAML, encoding="utf-8")
     source_url = f"http://127.0.0.1:{source_port}"
     destination_url = f"http://127.0.0.1:{destination_port}"
     config_file = home / "demo_sync.yaml"
