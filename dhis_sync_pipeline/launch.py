@@ -19,11 +19,10 @@ from pathlib import Path
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
 from dhis_sync_pipeline.config import CONFIG_ENV_VAR, SyncFile, config_path
-from dhis_sync_pipeline.orchestration.build import CONFIG_TAG, build_definitions
-from dhis_sync_pipeline.orchestration.watermarks import FULL_SYNC_TAG
+from dhis_sync_pipeline.orchestration.build import build_definitions
+from dhis_sync_pipeline.orchestration.tags import CONFIG_TAG, FULL_SYNC_TAG, STARTED_BY_TAG, TRIGGER_TAG
 
 LOCATION_NAME = "dhis_sync"
-TRIGGER_TAG = "dhis_sync/trigger_id"
 FINISHED = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
 
 
@@ -45,7 +44,7 @@ def workspace_file(directory: Path) -> Path:
 def trigger_run(config_id: str, *, full_sync: bool = False, source: str = "cli") -> str:
     """Submit a run of `sync_<config_id>` to the instance in DAGSTER_HOME; return its run id."""
     trigger_id = uuid.uuid4().hex
-    tags = {TRIGGER_TAG: trigger_id, CONFIG_TAG: config_id, "dhis_sync/started_by": source}
+    tags = {TRIGGER_TAG: trigger_id, CONFIG_TAG: config_id, STARTED_BY_TAG: source}
     if full_sync:
         tags[FULL_SYNC_TAG] = "true"
     env = dict(os.environ)
@@ -84,7 +83,7 @@ def wait_for_run(instance: DagsterInstance, run_id: str, timeout: float, poll: f
 def execute_in_process(sync_file: SyncFile, config_id: str, instance: DagsterInstance, *, full_sync: bool = False) -> str:
     """Run one configuration's job in this process, recorded in `instance`; return the run id."""
     job = build_definitions(sync_file).resolve_job_def(f"sync_{config_id}")
-    tags = {CONFIG_TAG: config_id, "dhis_sync/started_by": "in_process"}
+    tags = {CONFIG_TAG: config_id, STARTED_BY_TAG: "in_process"}
     if full_sync:
         tags[FULL_SYNC_TAG] = "true"
     result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False)

@@ -4,24 +4,28 @@ from __future__ import annotations
 
 from dagster import AssetSelection, Definitions, define_asset_job
 
+from dhis_sync_pipeline.automation.sensors import build_auto_sync_sensor, build_full_sync_schedule
 from dhis_sync_pipeline.config import SyncConfig, SyncFile
 from dhis_sync_pipeline.orchestration.metadata_assets import build_metadata_assets
 from dhis_sync_pipeline.orchestration.preflight import build_preflight_asset
 from dhis_sync_pipeline.orchestration.resources import instance_resource, resource_key
+from dhis_sync_pipeline.orchestration.tags import CONFIG_TAG
 
-# Runs of one configuration carry this tag; dagster.yaml limits it to one run at a time.
-CONFIG_TAG = "dhis_sync/config"
 
 
 def build_definitions(sync_file: SyncFile) -> Definitions:
-    assets = []
-    jobs = []
+    assets, jobs, sensors, schedules = [], [], [], []
     for config in sync_file.sync_configurations:
         assets.append(build_preflight_asset(config))
         assets.extend(build_metadata_assets(config))
         jobs.append(build_sync_job(config))
+        if config.is_automatic:
+            sensors.append(build_auto_sync_sensor(config))
+            schedule = build_full_sync_schedule(config)
+            if schedule is not None:
+                schedules.append(schedule)
     resources = {resource_key(i.name): instance_resource(i) for i in sync_file.instances}
-    return Definitions(assets=assets, jobs=jobs, resources=resources)
+    return Definitions(assets=assets, jobs=jobs, sensors=sensors, schedules=schedules, resources=resources)
 
 
 def build_sync_job(config: SyncConfig):

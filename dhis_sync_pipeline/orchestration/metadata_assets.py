@@ -15,7 +15,6 @@ from dagster import (
     AssetCheckSpec,
     AssetExecutionContext,
     AssetIn,
-    AssetKey,
     AssetsDefinition,
     Failure,
     MaterializeResult,
@@ -27,19 +26,14 @@ from dhis_sync_pipeline.config import SyncConfig
 from dhis_sync_pipeline.dhis2 import DHIS2Client, ObjectError
 from dhis_sync_pipeline.dhis2.metadata_types import METADATA_TYPES, upstream_types
 from dhis_sync_pipeline.orchestration.failures import dhis2_failures
-from dhis_sync_pipeline.orchestration.preflight import preflight_key
+from dhis_sync_pipeline.orchestration.keys import UID_CHECK, metadata_key, preflight_key
 from dhis_sync_pipeline.orchestration.resources import resource_key
 from dhis_sync_pipeline.orchestration.watermarks import WATERMARK_KEY, last_watermark, wants_full_sync
 from dhis_sync_pipeline.sync.metadata import MetadataSyncOutcome, format_watermark, sync_metadata_type
 from dhis_sync_pipeline.sync.references import DestinationDirectory
 
-UID_CHECK = "destination_has_all_source_uids"
 ERRORS_LOGGED_ONE_BY_ONE = 50
 ERRORS_IN_TABLE = 500
-
-
-def metadata_key(config: SyncConfig, collection: str) -> AssetKey:
-    return AssetKey([config.id, "metadata", collection])
 
 
 def build_metadata_assets(config: SyncConfig) -> list[AssetsDefinition]:

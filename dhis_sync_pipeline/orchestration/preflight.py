@@ -8,17 +8,14 @@ so dangling sharing references are handled once, not once per resource.
 
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, MetadataValue, asset
+from dagster import AssetExecutionContext, AssetsDefinition, MetadataValue, asset
 
 from dhis_sync_pipeline.config import SyncConfig
 from dhis_sync_pipeline.dhis2 import DHIS2Client
 from dhis_sync_pipeline.orchestration.failures import dhis2_failures
+from dhis_sync_pipeline.orchestration.keys import preflight_key
 from dhis_sync_pipeline.orchestration.resources import resource_key
 from dhis_sync_pipeline.sync.references import DestinationDirectory
-
-
-def preflight_key(config: SyncConfig) -> AssetKey:
-    return AssetKey([config.id, "preflight"])
 
 
 def build_preflight_asset(config: SyncConfig) -> AssetsDefinition:

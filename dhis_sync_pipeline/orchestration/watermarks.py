@@ -11,8 +11,9 @@ import datetime as dt
 
 from dagster import AssetKey, DagsterInstance
 
+from dhis_sync_pipeline.orchestration.tags import FULL_SYNC_TAG
+
 WATERMARK_KEY = "watermark"
-FULL_SYNC_TAG = "dhis_sync/full_sync"
 
 
 def last_watermark(instance: DagsterInstance, asset_key: AssetKey) -> dt.datetime | None:
