@@ -6,6 +6,7 @@ what the Dagster UI shows and does.
 
 from __future__ import annotations
 
+import datetime
 import os
 import subprocess
 import sys
@@ -13,12 +14,16 @@ import time
 from pathlib import Path
 
 import click
-from dagster import DagsterInstance
+from dagster import DagsterInstance, RunsFilter
 
 from dhis_sync_pipeline import demo as demo_setup
-from dhis_sync_pipeline.config import ConfigError, load_config
+from dhis_sync_pipeline.automation import control
+from dhis_sync_pipeline.automation.sensors import schedule_name, sensor_name
+from dhis_sync_pipeline.config import ConfigError, SyncConfig, SyncFile, config_path, load_config
+from dhis_sync_pipeline.config_edit import add_sync_config, update_auto_sync
 from dhis_sync_pipeline.launch import LaunchError, execute_in_process, trigger_run, wait_for_run
 from dhis_sync_pipeline.orchestration.run_summary import summarize_run
+from dhis_sync_pipeline.orchestration.tags import CONFIG_TAG
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -113,17 +118,216 @@ def trigger(config_id: str, full: bool, wait: bool) -> None:
     except LaunchError as exc:
         raise click.ClickException(f"Dagster could not launch sync_{config_id}:\n{exc}") from None
     click.echo(f"Queued run {run_id} of sync_{config_id}.")
+    instance = DagsterInstance.get()
+    _warn_without_daemon(instance)
     if not wait:
         return
-    instance = DagsterInstance.get()
     status = wait_for_run(instance, run_id, timeout=24 * 3600)
     click.echo(summarize_run(instance, run_id).table())
     if status.value != "SUCCESS":
         sys.exit(1)
 
 
-def _load():
+def _load() -> SyncFile:
     try:
         return load_config()
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def _configs(sync_file: SyncFile, config_id: str | None, automatic_only: bool = False) -> list[SyncConfig]:
+    if config_id is None:
+        return [c for c in sync_file.sync_configurations if c.is_automatic or not automatic_only]
+    try:
+        config = sync_file.sync_config(config_id)
+    except KeyError as exc:
+        raise click.ClickException(str(exc.args[0])) from None
+    if automatic_only and not config.is_automatic:
+        raise click.ClickException(
+            f"'{config_id}' is a manual configuration and has no sensor; make it automatic with "
+            f"`dhis-sync setup {config_id} --automatic` or run it now with `dhis-sync trigger {config_id}`"
+        )
+    return [config]
+
+
+def _warn_without_daemon(instance: DagsterInstance) -> None:
+    if not control.daemon_is_running(instance):
+        click.secho(control.DAEMON_WARNING, fg="yellow", err=True)
+
+
+def _last_run(instance: DagsterInstance, config: SyncConfig):
+    records = instance.get_run_records(filters=RunsFilter(tags={CONFIG_TAG: config.id}), limit=1)
+    return records[0] if records else None
+
+
+def _when(timestamp: float | None) -> str:
+    if not timestamp:
+        return "-"
+    return datetime.datetime.fromtimestamp(timestamp, tz=datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+@main.command(name="list")
+def list_configs() -> None:
+    """Configurations, their mode, sensor state and last run."""
+    sync_file = _load()
+    instance = DagsterInstance.get()
+    rows = [("ID", "MODE", "SOURCE -> DESTINATION", "SENSOR", "LAST RUN")]
+    for config in sync_file.sync_configurations:
+        record = _last_run(instance, config)
+        sensor = ("running" if control.is_sensor_running(instance, config) else "stopped") if config.is_automatic else "-"
+        last = f"{record.dagster_run.status.value} {_when(record.create_timestamp.timestamp())}" if record else "never"
+        rows.append((config.id, config.execution_mode, f"{config.source} -> {config.destination}", sensor, last))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    _warn_without_daemon(instance)
+
+
+@main.command()
+@click.argument("config_id", required=False)
+def status(config_id: str | None) -> None:
+    """Sensors and schedules, running runs and the last runs with their counts."""
+    sync_file = _load()
+    instance = DagsterInstance.get()
+    for config in _configs(sync_file, config_id):
+        click.secho(f"{config.id} — {config.name} ({config.source} -> {config.destination}, {config.execution_mode})",
+                    bold=True)
+        if config.is_automatic:
+            state = "running" if control.is_sensor_running(instance, config) else "stopped"
+            auto = config.auto
+            click.echo(f"  sensor {sensor_name(config.id)}: {state}, every {auto.check_interval}s, "
+                       f"max {auto.max_runs_per_hour} runs/hour, cooldown {auto.cooldown_after_error}s"
+                       + (f", windows {', '.join(auto.allowed_time_windows)}" if auto.allowed_time_windows else ""))
+            if auto.full_sync_cron:
+                click.echo(f"  schedule {schedule_name(config.id)}: {auto.full_sync_cron}")
+        records = instance.get_run_records(filters=RunsFilter(tags={CONFIG_TAG: config.id}), limit=5)
+        if not records:
+            click.echo("  no runs yet")
+        for record in records:
+            run = record.dagster_run
+            line = f"  run {run.run_id[:8]} {run.status.value:<9} started {_when(record.start_time)}"
+            if record.end_time:
+                line += f", ended {_when(record.end_time)}"
+            summary = summarize_run(instance, run.run_id)
+            totals = {name: sum(r.counts.get(name, 0) for r in summary.resources)
+                      for name in ("created", "updated", "deleted", "errors")}
+            line += "  " + ", ".join(f"{k} {v}" for k, v in totals.items())
+            click.echo(line)
+    _warn_without_daemon(instance)
+
+
+@main.command()
+@click.argument("config_id", required=False)
+def start(config_id: str | None) -> None:
+    """Start the auto-sync sensor of CONFIG_ID (all automatic configurations without it)."""
+    configs = _configs(_load(), config_id, automatic_only=True)
+    if not configs:
+        raise click.ClickException("no automatic configuration; add one with `dhis-sync config create --automatic`")
+    try:
+        control.start_sensors([c.id for c in configs])
+    except control.SensorControlError as exc:
+        raise click.ClickException(str(exc)) from None
+    for config in configs:
+        click.echo(f"Started {sensor_name(config.id)}: checks {config.source} every {config.auto.check_interval}s.")
+    click.echo("Watch progress in the Dagster UI (Automation → Sensors, Runs) or with `dhis-sync serve` "
+               "(dashboard at http://127.0.0.1:8050/auto-sync/dashboard/); `dhis-sync status` here.")
+    _warn_without_daemon(DagsterInstance.get())
+
+
+@main.command()
+@click.argument("config_id", required=False)
+def stop(config_id: str | None) -> None:
+    """Stop the auto-sync sensor of CONFIG_ID (all automatic configurations without it)."""
+    configs = _configs(_load(), config_id, automatic_only=True)
+    try:
+        control.stop_sensors([c.id for c in configs])
+    except control.SensorControlError as exc:
+        raise click.ClickException(str(exc)) from None
+    for config in configs:
+        click.echo(f"Stopped {sensor_name(config.id)}; runs already queued or running finish normally.")
+
+
+@main.command()
+@click.argument("config_id")
+@click.option("--automatic", "mode", flag_value="automatic", help="Switch the configuration to automatic mode.")
+@click.option("--manual", "mode", flag_value="manual", help="Switch the configuration to manual mode.")
+@click.option("--interval", type=int, help="Seconds between checks of the source (at least 60).")
+@click.option("--monitor", help="Comma-separated resources to watch, e.g. dataElements,organisationUnits,dataValues.")
+@click.option("--enable/--disable", default=None, help="Whether the sensor starts enabled.")
+@click.option("--max-runs-per-hour", type=int)
+@click.option("--cooldown", type=int, help="Seconds to wait after a failed run.")
+@click.option("--window", "windows", multiple=True, help="Allowed time window HH:MM-HH:MM (repeatable).")
+@click.option("--no-windows", is_flag=True, help="Remove the time windows (allow all day).")
+@click.option("--cron", help="Cron expression of a periodic full sync, e.g. '0 2 * * 0'.")
+def setup(config_id, mode, interval, monitor, enable, max_runs_per_hour, cooldown, windows, no_windows, cron) -> None:
+    """Edit CONFIG_ID's auto-sync settings in the configuration file (comments are kept)."""
+    changes = {
+        "check_interval": interval,
+        "monitored_resources": [m.strip() for m in monitor.split(",") if m.strip()] if monitor else None,
+        "enabled": enable,
+        "max_runs_per_hour": max_runs_per_hour,
+        "cooldown_after_error": cooldown,
+        "allowed_time_windows": [] if no_windows else (list(windows) or None),
+        "full_sync_cron": cron,
+    }
+    changes = {k: v for k, v in changes.items() if v is not None}
+    if not changes and mode is None:
+        raise click.UsageError("nothing to change; give at least one option (see --help)")
+    path = config_path()
+    try:
+        sync_file = update_auto_sync(path, config_id, changes, execution_mode=mode)
+    except ConfigError as exc:
+        raise click.ClickException(f"{exc}\nThe file was not changed.") from None
+    config = sync_file.sync_config(config_id)
+    click.echo(f"Updated {config_id} in {path}: " + ", ".join(f"{k}={v}" for k, v in changes.items())
+               + (f", execution_mode={mode}" if mode else ""))
+    if config.is_automatic:
+        click.echo(f"Dagster picks this up when the code location reloads (UI: Deployment → Reload), then "
+                   f"`dhis-sync start {config_id}` starts the sensor.")
+
+
+@main.group()
+def config() -> None:
+    """Manage sync configurations in the configuration file."""
+
+
+@config.command("create")
+@click.option("--id", "config_id", required=True, help="Slug, e.g. national_to_training (the job is sync_<id>).")
+@click.option("--name", required=True)
+@click.option("--source", required=True, help="Instance name of the source.")
+@click.option("--destination", required=True, help="Instance name of the destination.")
+@click.option("--automatic", is_flag=True, help="Sync automatically when the source changes.")
+@click.option("--resources", help="Comma-separated metadata types (default: the aggregate set).")
+@click.option("--propagate-deletions", is_flag=True)
+@click.option("--data-set", "data_sets", multiple=True, help="dataSet UID whose values to sync (repeatable).")
+@click.option("--org-unit", "org_units", multiple=True, help="Root orgUnit UID for data values (repeatable).")
+@click.option("--relative-window", default="12m", show_default=True, help="Data window, e.g. 90d or 12m.")
+@click.option("--interval", type=int, default=None, help="Automatic mode: seconds between checks.")
+def config_create(config_id, name, source, destination, automatic, resources, propagate_deletions,
+                  data_sets, org_units, relative_window, interval) -> None:
+    """Add a sync configuration."""
+    entry: dict = {"id": config_id, "name": name, "source": source, "destination": destination,
+                   "execution_mode": "automatic" if automatic else "manual"}
+    metadata: dict = {}
+    if resources:
+        metadata["resources"] = [r.strip() for r in resources.split(",") if r.strip()]
+    if propagate_deletions:
+        metadata["propagate_deletions"] = True
+    if metadata:
+        entry["metadata"] = metadata
+    if data_sets or org_units:
+        entry["data"] = {"data_sets": list(data_sets), "org_units": list(org_units), "relative_window": relative_window}
+    if automatic:
+        entry["auto_sync"] = {"enabled": True, "check_interval": interval or 300}
+    path = config_path()
+    try:
+        add_sync_config(path, entry)
+    except ConfigError as exc:
+        raise click.ClickException(f"{exc}\nThe file was not changed.") from None
+    click.echo(f"Added {config_id} to {path}; its job is sync_{config_id}.")
+    if automatic:
+        click.echo(f"Next, tune its auto-sync settings, e.g.:\n  dhis-sync setup {config_id} --interval 300 "
+                   f"--monitor dataElements,organisationUnits --max-runs-per-hour 6 --cooldown 900\n"
+                   f"then reload the code location and run `dhis-sync start {config_id}`.")
+    else:
+        click.echo(f"Run it with `dhis-sync trigger {config_id}` or from the Dagster UI.")
