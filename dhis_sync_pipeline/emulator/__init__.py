@@ -1,0 +1,76 @@
+"""DHIS2 Web API emulator for tests and the demo. Product code must never import it.
+
+A real HTTP server (Starlette + uvicorn on loopback) speaking the subset of DHIS2's Web API in
+../shared/DHIS2_API.md, with DHIS2's response shapes per version (2.36, 2.38–2.43),
+server-maintained timestamps, reference checks, async jobs and fault injection.
+
+Where DHIS2's behaviour was uncertain the emulator is *stricter*, never looser. The choices:
+
+Metadata import (/api/metadata)
+- References are checked for every reference property in schema.py (store + same payload, any
+  order) plus `user`/`createdBy`, `attributeValues.attribute` and the keys of
+  `sharing.users`/`sharing.userGroups`: unknown → E5002. DHIS2 is lenient with some of these.
+  `skipSharing=true` skips the user and sharing checks, as DHIS2 does for user references.
+  `sharing.owner` is not checked (DHIS2's own fixtures name owners that do not exist).
+- With atomicMode=NONE, references to payload objects that were themselves rejected are errors
+  too (checked to a fixed point), so nothing dangling is ever committed.
+- Duplicate uid in one payload: E5004 on every later copy, which counts as an error (DHIS2 only
+  warns and drops the copy).
+- Uniqueness (E5003) for `code` on every type, and for `name`/`shortName` where DHIS2 has unique
+  columns (see `unique` in schema.py); the later object in the payload gets the error.
+- CREATE of an existing uid → E5000; UPDATE/DELETE of a missing uid → E5001; a uid already used
+  by another type → E5003 on `id`; malformed uid → E4014.
+- DELETE refuses (E4030) while *any* stored object references the object, including group
+  memberships that DHIS2 would silently drop, and while live data values use it; default
+  category objects can never be deleted. Sync must update referrers before deleting.
+- identifier=CODE is refused with HTTP 400; AUTO is treated as UID.
+- An import that changes nothing still counts as `updated` and bumps lastUpdated (DHIS2 does).
+  Payload `created`/`lastUpdated`/`lastUpdatedBy` are ignored; the server sets them, with
+  lastUpdatedBy = the importing user. Orgunit `path`/`level` are always recomputed.
+- Non-owner and computed properties (displayName, access, href, categories.categoryCombos,
+  organisationUnits.children, dataSets.sections, …) are dropped on import and references are
+  stored as `{"id": uid}` only, so `fields=:owner` returns exactly what can be imported back.
+- importMode=VALIDATE commits nothing; the report shows what would have happened.
+- Report HTTP status: 2.36 answers every report with 200 (plain ImportReport); 2.38+ wraps it
+  and answers WARNING/ERROR with 409.
+- Empty or unparsable body → HTTP 400 WebMessage "No content to map due to end-of-input".
+
+Data values (/api/dataValueSets)
+- Conflicts: E7610 data element, E7611 period, E7612 org unit, E7613 category option combo,
+  E7615 attribute option combo (all "not found or not accessible"); also enforced (stricter):
+  E7634 COC not in the data element's category combo, E7635 AOC not in the combo of a data set
+  holding the element (default combo if none), E7633 element not in the header's dataSet,
+  E7619 value/valueType mismatch, E7621 value not an option of the element's option set.
+  Header dataSet/orgUnit/AOC unknown → E7600/E7603/E7604 and status ERROR (nothing imported).
+- Status: SUCCESS, WARNING when any conflict, ERROR only for a failed header or unreadable
+  payload. An empty body gives ERROR "The import process failed: No content to map due to
+  end-of-input": 409 from 2.38 (200 in 2.36, whose summaries are never wrapped).
+- Strategy: identical re-import counts as `updated` (DHIS2 does). A value without `value` and
+  without `comment` deletes an existing value (soft: kept with deleted=true for includeDeleted);
+  if nothing exists it is ignored. CREATE ignores existing values; UPDATE ignores missing ones.
+  skipExistingCheck=true with an existing value is a conflict (DHIS2 would fail in the database).
+  `created` from the payload is kept on create (DHIS2 does); `lastUpdated` is always server time.
+  storedBy from the payload, else the importing user. Zero values are stored like any other
+  (DHIS2's zeroIsSignificant skipping is not emulated).
+- idScheme other than UID is refused (HTTP 400 on import, 409 on export).
+- Export: startDate/endDate select periods *contained* in [startDate, endDate] (DHIS2's rule,
+  stricter than overlap); period= selects exact periods; lastUpdated is `>=`. Rows are ordered by
+  (dataElement, period, orgUnit, categoryOptionCombo, attributeOptionCombo) as plain strings, so
+  limit/offset paging is deterministic. Values are restricted to the data sets' elements.
+
+Other
+- Collections default to `fields=id,displayName`, order name then id; unknown filter properties
+  and operators are HTTP 400; URLs over 8000 characters get 414.
+- deletedObjects `klass` takes `DataElement`, the Java class name or the collection name; unknown
+  klass → 400. Re-creating a uid removes its deletedObjects entry (DHIS2 does).
+- Async jobs run one at a time on a background thread, delayed by the latency fault of their
+  path; taskSummaries answers an empty 200 body until the job is done.
+- No credentials: 302 to /dhis-web-commons/security/login.action (401 with
+  X-Requested-With: XMLHttpRequest); /api/system/ping is public.
+"""
+
+from .faults import FaultInjector
+from .server import EmulatorServer
+from .state import EmulatorState
+
+__all__ = ["EmulatorServer", "EmulatorState", "FaultInjector"]

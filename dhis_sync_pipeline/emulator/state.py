@@ -10,7 +10,6 @@ import copy
 import random
 import string
 import threading
-import time
 from datetime import datetime, timedelta
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo
@@ -79,6 +78,11 @@ class EmulatorState:
         with self.lock:
             self._clock_offset += timedelta(seconds=seconds)
 
+    @property
+    def full_version(self) -> str:
+        """What system/info reports, e.g. `2.40.3`."""
+        return PATCH_LEVEL[self.version]
+
     def version_tuple(self) -> tuple[int, int]:
         major, minor = self.version.split(".")
         return int(major), int(minor)
@@ -118,7 +122,6 @@ class EmulatorState:
                                      "categoryOptions": [{"id": DEFAULT_CATEGORY_OPTION}]})
         put("userRoles", {"id": SUPERUSER_ROLE_ID, "name": "Superuser", "code": "Superuser",
                           "authorities": ["ALL"]})
-        rng = random.Random("users")
         for username, password in users.items():
             uid = ADMIN_ID if username == "admin" else make_uid(random.Random(f"user:{username}"))
             put("users", {"id": uid, "username": username, "code": username,
@@ -127,7 +130,6 @@ class EmulatorState:
                           "dataViewOrganisationUnits": [], "disabled": False})
             self.passwords[username] = password
             self.user_ids[username] = uid
-        del rng
         put("userGroups", {"id": ADMIN_GROUP_ID, "name": "System administrators",
                            "code": "Administrators",
                            "users": [{"id": uid} for uid in self.user_ids.values()]})
@@ -268,9 +270,3 @@ class EmulatorState:
     # ----------------------------------------------------------------- auth
     def user_id(self, username: str) -> str:
         return self.user_ids.get(username, ADMIN_ID)
-
-    def server_date(self) -> str:
-        return self.now_str()
-
-    def monotonic(self) -> float:
-        return time.monotonic()

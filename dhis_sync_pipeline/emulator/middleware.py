@@ -1,0 +1,145 @@
+"""What happens to a request before the API sees it: logging, faults, URL rules, auth.
+
+A pure ASGI wrapper, because dropping a connection or truncating a body needs the raw transport
+(uvicorn's per-request cycle object, reached through the bound `receive`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from typing import Any
+
+from .auth import authenticate
+from .faults import Decision, FaultInjector
+from .responses import web_message
+
+MAX_URL_LENGTH = 8000
+PUBLIC_PATHS = ("/api/system/ping",)
+_VERSIONED = re.compile(r"^/api/\d{2}/")
+_SUFFIX = re.compile(r"\.(json|csv)$")
+
+
+def _header(scope: dict, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None
+
+
+def base_url(scope: dict) -> str:
+    """Scheme and host as the client saw them, honouring X-Forwarded-Proto/Host."""
+    proto = _header(scope, b"x-forwarded-proto") or scope.get("scheme", "http")
+    host = _header(scope, b"x-forwarded-host") or _header(scope, b"host")
+    if not host:
+        server = scope.get("server") or ("127.0.0.1", 80)
+        host = f"{server[0]}:{server[1]}"
+    return f"{proto.split(',')[0].strip()}://{host.split(',')[0].strip()}"
+
+
+async def send_json(send, status: int, body: Any, headers: list[tuple[bytes, bytes]] = ()) -> None:
+    data = json.dumps(body).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json;charset=UTF-8"),
+                            (b"content-length", str(len(data)).encode()), *headers]})
+    await send({"type": "http.response.body", "body": data})
+
+
+def _cycle(receive) -> Any:
+    return getattr(receive, "__self__", None)
+
+
+def _abort(receive) -> None:
+    """Close the client's socket without a response (uvicorn internals, deliberately)."""
+    cycle = _cycle(receive)
+    transport = getattr(cycle, "transport", None)
+    if transport is not None:
+        transport.close()
+        cycle.disconnected = True
+
+
+class Gatekeeper:
+    def __init__(self, app, state, faults: FaultInjector) -> None:
+        self.app = app
+        self.state = state
+        self.faults = faults
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        path: str = scope["path"]
+        if path.startswith("/__emulator__"):
+            return await self.app(scope, receive, send)
+        query = scope.get("query_string", b"").decode("latin-1")
+        self.state.log_request(scope["method"], path, query)
+
+        decision = self.faults.decide(path)
+        if decision.latency > 0:
+            await asyncio.sleep(decision.latency)
+        if decision.kind == "drop":
+            _abort(receive)
+            return
+        if decision.kind in ("rate_limit", "fail", "error"):
+            return await self._fault_response(send, decision)
+
+        if len(scope.get("raw_path", path.encode())) + len(query) > MAX_URL_LENGTH:
+            return await send_json(send, 414, web_message(414, "URI Too Long"))
+
+        normalised = _VERSIONED.sub("/api/", path)
+        m = _SUFFIX.search(normalised)
+        fmt = "json"
+        if m and normalised.startswith("/api/"):
+            fmt = m.group(1)
+            normalised = normalised[:m.start()]
+        scope = dict(scope, path=normalised)
+        scope.setdefault("state", {})
+        scope["state"] = dict(scope["state"], format=fmt, base_url=base_url(scope))
+
+        if normalised not in PUBLIC_PATHS:
+            xhr = (_header(scope, b"x-requested-with") or "").lower() == "xmlhttprequest"
+            result = authenticate(self.state, _header(scope, b"authorization"), xhr)
+            if result.status == 302:
+                location = base_url(scope) + "/dhis-web-commons/security/login.action"
+                await send({"type": "http.response.start", "status": 302,
+                            "headers": [(b"location", location.encode()),
+                                        (b"content-length", b"0")]})
+                await send({"type": "http.response.body", "body": b""})
+                return
+            if result.status != 200:
+                return await send_json(send, result.status,
+                                       web_message(result.status, result.message))
+            scope["state"]["user"] = result.username
+
+        if decision.kind == "truncate":
+            return await self._truncated(scope, receive, send)
+        await self.app(scope, receive, send)
+
+    async def _fault_response(self, send, decision: Decision) -> None:
+        if decision.kind == "rate_limit":
+            body = web_message(429, "Too many requests, slow down")
+            await send_json(send, 429, body, [(b"retry-after", str(decision.retry_after).encode())])
+        else:
+            await send_json(send, decision.status,
+                            web_message(decision.status, "Injected server error"))
+
+    async def _truncated(self, scope, receive, send) -> None:
+        """Run the request, then promise more bytes than are sent and hang up."""
+        start: dict = {}
+        chunks: list[bytes] = []
+
+        async def capture(message) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        await self.app(scope, receive, capture)
+        body = b"".join(chunks)
+        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+        headers.append((b"content-length", str(len(body) + 1024).encode()))
+        await send({"type": "http.response.start", "status": start.get("status", 200),
+                    "headers": headers})
+        await send({"type": "http.response.body", "body": body[: max(1, len(body) // 2)],
+                    "more_body": True})
+        _abort(receive)
