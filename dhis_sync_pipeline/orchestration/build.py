@@ -6,6 +6,7 @@ from dagster import AssetSelection, Definitions, define_asset_job
 
 from dhis_sync_pipeline.automation.sensors import build_auto_sync_sensor, build_full_sync_schedule
 from dhis_sync_pipeline.config import SyncConfig, SyncFile
+from dhis_sync_pipeline.orchestration.data_assets import build_data_assets
 from dhis_sync_pipeline.orchestration.metadata_assets import build_metadata_assets
 from dhis_sync_pipeline.orchestration.preflight import build_preflight_asset
 from dhis_sync_pipeline.orchestration.resources import instance_resource, resource_key
@@ -18,6 +19,7 @@ def build_definitions(sync_file: SyncFile) -> Definitions:
     for config in sync_file.sync_configurations:
         assets.append(build_preflight_asset(config))
         assets.extend(build_metadata_assets(config))
+        assets.extend(build_data_assets(config))
         jobs.append(build_sync_job(config))
         if config.is_automatic:
             sensors.append(build_auto_sync_sensor(config))
