@@ -156,6 +156,9 @@ class DHIS2Client:
     def url(self, path: str) -> str:
         """Absolute URL of an API path: "dataElements" → "<base>/api/dataElements"."""
         if path.startswith(("http://", "https://")):
+            # Credentials go with every request: never to another server.
+            if not path.startswith(self.base_url + "/"):
+                raise ValueError(f"instance {self.name}: {path!r} is not under {self.base_url}")
             return path
         path = path.lstrip("/")
         if path.startswith("api/"):
@@ -206,8 +209,8 @@ class DHIS2Client:
         retries = getattr(response.raw, "retries", None)
         if retries is not None and retries.history:
             logger.warning(
-                "%s %s on instance %s succeeded after %d retries (%s)",
-                method, api_path, self.name, len(retries.history),
+                "%s %s on instance %s: HTTP %s after %d retries (%s)",
+                method, api_path, self.name, response.status_code, len(retries.history),
                 ", ".join(str(h.status or type(h.error).__name__) for h in retries.history),
             )
         self._check(method, api_path, response, report_statuses)

@@ -19,7 +19,7 @@ def test_retries_503_then_succeeds(emulator, client, caplog):
     caplog.set_level(logging.WARNING)
     emulator.faults.configure(fail=2, fail_status=503, path_prefix="/api/system/info")
     assert client.system_info().version >= "2.40"
-    assert "after 2 retries" in caplog.text
+    assert "HTTP 200 after 2 retries (503, 503)" in caplog.text
 
 
 def test_gives_up_on_persistent_503_with_http_error(emulator, client):
