@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from dhis_sync_pipeline.dhis2 import DHIS2HTTPError
+from dhis_sync_pipeline.dhis2 import DHIS2ImportTimeout
 from dhis_sync_pipeline_tests.dhis2.conftest import ORG_UNIT, api_requests, data_elements, data_set_metadata
 
 VERSIONS = ["2.36", "2.40", "2.43"]
@@ -114,15 +114,33 @@ def test_data_value_export(emulator_factory, client_factory):
     assert sorted(v["value"] for v in export["dataValues"]) == ["5", "7"]
 
 
-def test_import_of_nothing_is_not_reported_as_success(emulator_factory, client_factory):
+@pytest.mark.parametrize("version", ["2.36", "2.40"])
+@pytest.mark.parametrize("run_async", [False, True])
+def test_import_of_nothing_is_an_error_result(version, run_async, emulator_factory, client_factory):
+    server = emulator_factory(version)
+    client = client_factory(server.base_url)
+    result = client.post_data_values(b"", async_=run_async)
+    assert result.status == "ERROR" and result.has_errors and not result.ok
+    assert "No content to map" in result.message
+
+
+def test_slow_job_is_polled_until_done(emulator_factory, client_factory):
     server = emulator_factory("2.40")
     client = client_factory(server.base_url)
-    try:
-        result = client.post_data_values(b"", async_=False)
-    except DHIS2HTTPError as error:  # a 4xx without a report is an error too
-        assert error.status_code >= 400
-    else:
-        assert not result.ok and result.status == "ERROR"
+    server.faults.configure(latency=0.4, path_prefix="/api/metadata")  # delays the job too
+    result = client.post_metadata({"dataElements": data_elements(2, prefix="slow")})
+    assert result.ok and result.created == 2
+    assert len([e for e in server.state.request_log if "/api/system/tasks/" in e[1]]) > 3
+
+
+def test_job_not_done_within_task_timeout_raises(emulator_factory, client_factory):
+    server = emulator_factory("2.40")
+    client = client_factory(server.base_url, task_timeout=0.2, name="destination")
+    server.faults.configure(latency=1.0, path_prefix="/api/metadata")
+    with pytest.raises(DHIS2ImportTimeout) as info:
+        client.post_metadata({"dataElements": data_elements(1, prefix="late")})
+    assert info.value.job_type == "METADATA_IMPORT" and "destination" in str(info.value)
+    assert not [e for e in server.state.request_log if "/api/system/taskSummaries/" in e[1]]
 
 
 def test_deleted_objects(emulator_factory, client_factory):
