@@ -28,7 +28,6 @@ from dhis_sync_pipeline.dhis2.auth import ApiTokenAuth, describe_auth
 from dhis_sync_pipeline.dhis2.errors import (
     DHIS2AuthenticationError,
     DHIS2ConnectionError,
-    DHIS2Error,
     DHIS2HTTPError,
     DHIS2ResponseError,
 )
@@ -548,4 +547,4 @@ def _reason(exc: BaseException) -> str:
     return f"{type(reason).__name__}: {text}"[:200]
 
 
-__all__ = ["DHIS2Client", "DHIS2Error", "SystemInfo"]
+__all__ = ["DHIS2Client", "SystemInfo"]

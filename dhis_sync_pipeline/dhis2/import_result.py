@@ -41,7 +41,7 @@ class ObjectError:
     property: str | None
     message: str
     indexes: tuple[int, ...] = ()
-    value_key: dict[str, str] | None = None
+    value_key: dict[str, str] | None = field(default=None, hash=False)  # dicts are unhashable
 
     def __str__(self) -> str:
         where = " ".join(part for part in (self.object_type, self.uid) if part)

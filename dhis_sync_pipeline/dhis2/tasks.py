@@ -57,7 +57,9 @@ class Job:
 
 
 def _notifications(body: Any) -> list[Mapping[str, Any]]:
-    if isinstance(body, Mapping):  # some versions key notifications by job id
+    if isinstance(body, Mapping) and ("completed" in body or "message" in body):
+        body = [body]
+    elif isinstance(body, Mapping):  # some versions key notifications by job id
         body = [item for value in body.values() for item in (value if isinstance(value, list) else [value])]
     return [item for item in body or [] if isinstance(item, Mapping)]
 

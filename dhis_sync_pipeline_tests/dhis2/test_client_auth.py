@@ -12,7 +12,6 @@ from dhis_sync_pipeline.dhis2 import (
     DHIS2AuthenticationError,
     DHIS2ConnectionError,
 )
-from dhis_sync_pipeline_tests.dhis2.conftest import api_requests
 
 WRONG_PASSWORD = "Wr0ng-Passw0rd-XYZ"
 

@@ -224,6 +224,11 @@ def test_wrapped_import_summary_success_and_error():
     assert result.message == "The import process failed: no dataValues"
 
 
+def test_object_errors_are_hashable():
+    errors = parse_import_response(SUMMARY_WARNING, 200).errors + parse_import_response(METADATA_ERRORS_REPORT, 200).errors
+    assert len(set(errors)) == 4
+
+
 def test_conflict_object_type_falls_back_to_property():
     body = dict(SUMMARY_WARNING, conflicts=[{"object": "201913", "value": "Period not valid", "errorCode": "E7622",
                                              "property": "period", "indexes": [0, 4]}])
