@@ -95,22 +95,18 @@ def clean_object(
 def _clean_sharing(sharing: dict[str, Any], directory: DestinationDirectory, report: CleaningReport) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in sharing.items():
-        if key == "owner":
-            if value in directory.users:
-                result[key] = value
-            else:
-                report.add("sharing owner (user not on destination)")
+        if key in ("owner", "public", "external"):
+            # DHIS2 tolerates an unknown owner (its own fixtures carry some), so it is kept.
+            result[key] = value
         elif key == "users" and isinstance(value, dict):
             result[key] = {k: v for k, v in value.items() if k in directory.users}
             report.add("sharing user entries (not on destination)", len(value) - len(result[key]))
         elif key == "userGroups" and isinstance(value, dict):
             result[key] = {k: v for k, v in value.items() if k in directory.user_groups}
             report.add("sharing user group entries (not on destination)", len(value) - len(result[key]))
-        elif key in ("public", "external"):
-            result[key] = value
         else:
             # Anything else under sharing is malformed (some old exports put a user group's
-            # entry directly here); DHIS2 cannot import it, so it goes.
+            # entry directly here); DHIS2 ignores it on import, so it goes.
             report.add("malformed sharing entries")
     return result
 
