@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import threading
 
 from .server import EmulatorServer
@@ -36,8 +37,10 @@ def main(argv: list[str] | None = None) -> None:
     server.start()
     print(f"DHIS2 {args.dhis2_version} emulator on {server.base_url} "
           f"(users: {', '.join(users)}); Ctrl+C stops it", flush=True)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     try:
-        threading.Event().wait()
+        stopping.wait()
     except KeyboardInterrupt:
         pass
     finally:
