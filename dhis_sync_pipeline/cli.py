@@ -331,3 +331,8 @@ def config_create(config_id, name, source, destination, automatic, resources, pr
                    f"then reload the code location and run `dhis-sync start {config_id}`.")
     else:
         click.echo(f"Run it with `dhis-sync trigger {config_id}` or from the Dagster UI.")
+
+
+from dhis_sync_pipeline.progress.serve import serve_command  # noqa: E402
+
+main.add_command(serve_command, name="serve")

@@ -11,6 +11,7 @@ from dhis_sync_pipeline.orchestration.metadata_assets import build_metadata_asse
 from dhis_sync_pipeline.orchestration.preflight import build_preflight_asset
 from dhis_sync_pipeline.orchestration.resources import instance_resource, resource_key
 from dhis_sync_pipeline.orchestration.tags import CONFIG_TAG
+from dhis_sync_pipeline.progress import ProgressResource
 
 
 
@@ -27,6 +28,7 @@ def build_definitions(sync_file: SyncFile) -> Definitions:
             if schedule is not None:
                 schedules.append(schedule)
     resources = {resource_key(i.name): instance_resource(i) for i in sync_file.instances}
+    resources["sync_progress"] = ProgressResource()
     return Definitions(assets=assets, jobs=jobs, sensors=sensors, schedules=schedules, resources=resources)
 
 

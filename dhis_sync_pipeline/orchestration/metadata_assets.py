@@ -50,7 +50,7 @@ def _build_one(config: SyncConfig, collection: str, selected: frozenset[str]) ->
         group_name=config.id,
         deps=[metadata_key(config, upstream) for upstream in sorted(upstream_types(collection, selected))],
         ins={"preflight": AssetIn(key=preflight_key(config))},
-        required_resource_keys={source_key, destination_key},
+        required_resource_keys={source_key, destination_key, "sync_progress"},
         check_specs=[AssetCheckSpec(UID_CHECK, asset=key, description="Every source UID exists on the destination")],
         kinds={"dhis2"},
         tags={"dhis_sync/kind": "metadata"},
@@ -76,8 +76,8 @@ def _build_one(config: SyncConfig, collection: str, selected: frozenset[str]) ->
                     page_sizes=config.page_sizes,
                     directory=DestinationDirectory.from_json(preflight["directory"]),
                     propagate_deletions=config.metadata.propagate_deletions,
-                    progress=lambda done, errors, total: context.log.info(
-                        f"{collection}: {done}/{total} processed, {errors} errors"
+                    progress=context.resources.sync_progress.reporter(
+                        context, config_id=config.id, resource=collection, kind="metadata"
                     ),
                 )
                 check = _uid_check(config, collection, source, destination)

@@ -1,0 +1,6 @@
+"""Live sync progress: the Dagster resource steps report to, its store, the JSON API and dashboard."""
+
+from dhis_sync_pipeline.progress.resource import ProgressReporter, ProgressResource
+from dhis_sync_pipeline.progress.store import ProgressStore, store_url_for_instance
+
+__all__ = ["ProgressReporter", "ProgressResource", "ProgressStore", "store_url_for_instance"]

@@ -1,0 +1,216 @@
+"""English and French strings of the dashboard, the logs page and the JSON API's step labels.
+
+The language comes from `?lang=`, else the `dhis_sync_lang` cookie (set by `?lang=`), else the
+browser's `Accept-Language`, else English.
+"""
+
+from __future__ import annotations
+
+LANGUAGES = ("en", "fr")
+DEFAULT_LANGUAGE = "en"
+LANG_COOKIE = "dhis_sync_lang"
+
+STRINGS: dict[str, dict[str, str]] = {
+    "en": {
+        "app_title": "DHIS2 Sync",
+        "dashboard_title": "Automatic sync dashboard",
+        "logs_title": "Sync logs",
+        "nav_dashboard": "Dashboard",
+        "nav_logs": "Logs",
+        "nav_dagster": "Dagster UI",
+        "total_automatic": "Automatic configurations",
+        "total_active": "Active sensors",
+        "total_running": "Syncs running",
+        "total_synced": "Objects synced in total",
+        "last_updated": "Last updated",
+        "never": "never",
+        "active": "Active",
+        "stopped": "Stopped",
+        "enabled": "Enabled",
+        "disabled": "Disabled",
+        "not_configured": "Not configured",
+        "manual": "Manual",
+        "running": "Running",
+        "queued": "Queued",
+        "idle": "Idle",
+        "start": "Start",
+        "stop": "Stop",
+        "sync_now": "Sync now",
+        "logs": "Logs",
+        "view_run": "View run in Dagster",
+        "progress": "Progress",
+        "current_step": "Current step",
+        "current_resource": "Current resource",
+        "synced": "Synced",
+        "errors": "Errors",
+        "speed": "Speed",
+        "per_second": "obj/s",
+        "time_left": "Time left",
+        "elapsed": "Elapsed",
+        "resource": "Resource",
+        "type": "Type",
+        "metadata": "metadata",
+        "data": "data",
+        "last_run": "Last run",
+        "no_run_yet": "No run yet",
+        "status_completed": "completed",
+        "status_failed": "failed",
+        "status_canceled": "canceled",
+        "started": "Started",
+        "finished": "Finished",
+        "check_interval": "Check every",
+        "seconds_short": "s",
+        "step_starting": "Starting (checking both servers)",
+        "step_metadata": "Syncing metadata",
+        "step_data": "Syncing data values",
+        "step_finishing": "Finishing",
+        "daemon_down": "The Dagster daemon is not running: queued runs stay queued and sensors do not tick. "
+        "Start it with `dagster-daemon run -w workspace.yaml` (or run `dagster dev -w workspace.yaml`).",
+        "action_failed": "The action failed",
+        "action_done": "Done",
+        "token_prompt": "Action token (DHIS_SYNC_DASHBOARD_TOKEN)",
+        "no_configs": "No sync configuration in the configuration file.",
+        "source": "Source",
+        "destination": "Destination",
+        "config_error": "The configuration file cannot be used",
+        "filter": "Filter",
+        "all_configs": "All configurations",
+        "level": "Level",
+        "date_from": "From",
+        "date_to": "To",
+        "time": "Time",
+        "configuration": "Configuration",
+        "message": "Message",
+        "run": "Run",
+        "step": "Step",
+        "no_logs": "No log line matches these filters.",
+        "previous": "Previous",
+        "next": "Next",
+        "page": "Page",
+        "unknown_config": "Unknown sync configuration",
+        "refresh_failed": "Could not refresh",
+        "language": "Language",
+    },
+    "fr": {
+        "app_title": "Synchronisation DHIS2",
+        "dashboard_title": "Tableau de bord de la synchronisation automatique",
+        "logs_title": "Journaux de synchronisation",
+        "nav_dashboard": "Tableau de bord",
+        "nav_logs": "Journaux",
+        "nav_dagster": "Interface Dagster",
+        "total_automatic": "Configurations automatiques",
+        "total_active": "Capteurs actifs",
+        "total_running": "Synchronisations en cours",
+        "total_synced": "Objets synchronisés au total",
+        "last_updated": "Dernière mise à jour",
+        "never": "jamais",
+        "active": "Actif",
+        "stopped": "Arrêté",
+        "enabled": "Activé",
+        "disabled": "Désactivé",
+        "not_configured": "Non configuré",
+        "manual": "Manuel",
+        "running": "En cours",
+        "queued": "En file d'attente",
+        "idle": "Inactif",
+        "start": "Démarrer",
+        "stop": "Arrêter",
+        "sync_now": "Synchroniser maintenant",
+        "logs": "Journaux",
+        "view_run": "Voir l'exécution dans Dagster",
+        "progress": "Progression",
+        "current_step": "Étape en cours",
+        "current_resource": "Ressource en cours",
+        "synced": "Synchronisés",
+        "errors": "Erreurs",
+        "speed": "Vitesse",
+        "per_second": "obj/s",
+        "time_left": "Temps restant",
+        "elapsed": "Écoulé",
+        "resource": "Ressource",
+        "type": "Type",
+        "metadata": "métadonnées",
+        "data": "données",
+        "last_run": "Dernière exécution",
+        "no_run_yet": "Aucune exécution",
+        "status_completed": "terminée",
+        "status_failed": "échouée",
+        "status_canceled": "annulée",
+        "started": "Début",
+        "finished": "Fin",
+        "check_interval": "Vérification toutes les",
+        "seconds_short": "s",
+        "step_starting": "Démarrage (vérification des deux serveurs)",
+        "step_metadata": "Synchronisation des métadonnées",
+        "step_data": "Synchronisation des valeurs de données",
+        "step_finishing": "Finalisation",
+        "daemon_down": "Le démon Dagster ne tourne pas : les exécutions en file d'attente y restent et les "
+        "capteurs ne se déclenchent pas. Lancez-le avec `dagster-daemon run -w workspace.yaml` "
+        "(ou `dagster dev -w workspace.yaml`).",
+        "action_failed": "L'action a échoué",
+        "action_done": "Fait",
+        "token_prompt": "Jeton d'action (DHIS_SYNC_DASHBOARD_TOKEN)",
+        "no_configs": "Aucune configuration de synchronisation dans le fichier de configuration.",
+        "source": "Source",
+        "destination": "Destination",
+        "config_error": "Le fichier de configuration est inutilisable",
+        "filter": "Filtrer",
+        "all_configs": "Toutes les configurations",
+        "level": "Niveau",
+        "date_from": "Du",
+        "date_to": "Au",
+        "time": "Heure",
+        "configuration": "Configuration",
+        "message": "Message",
+        "run": "Exécution",
+        "step": "Étape",
+        "no_logs": "Aucune ligne de journal ne correspond à ces filtres.",
+        "previous": "Précédent",
+        "next": "Suivant",
+        "page": "Page",
+        "unknown_config": "Configuration de synchronisation inconnue",
+        "refresh_failed": "Actualisation impossible",
+        "language": "Langue",
+    },
+}
+
+
+def choose_language(query_lang: str | None, cookie_lang: str | None, accept_language: str | None) -> str:
+    for candidate in (query_lang, cookie_lang):
+        if candidate and candidate.lower()[:2] in LANGUAGES:
+            return candidate.lower()[:2]
+    for code, _quality in _parse_accept_language(accept_language or ""):
+        if code[:2] in LANGUAGES:
+            return code[:2]
+    return DEFAULT_LANGUAGE
+
+
+def _parse_accept_language(header: str) -> list[tuple[str, float]]:
+    languages = []
+    for part in header.split(","):
+        pieces = part.strip().split(";")
+        code = pieces[0].strip().lower()
+        if not code:
+            continue
+        quality = 1.0
+        for param in pieces[1:]:
+            name, _, value = param.strip().partition("=")
+            if name == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        languages.append((code, quality))
+    return sorted(languages, key=lambda item: -item[1])
+
+
+def strings(lang: str) -> dict[str, str]:
+    return STRINGS.get(lang, STRINGS[DEFAULT_LANGUAGE])
+
+
+def step_label(step: str | None, lang: str) -> str:
+    """A step code stored by a reporter (metadata, data, …) as words; free text is kept."""
+    if not step:
+        return strings(lang)["step_starting"]
+    key = f"step_{step}"
+    return strings(lang).get(key, step)
