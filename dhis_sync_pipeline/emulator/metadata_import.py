@@ -117,6 +117,18 @@ def _normalise_refs(spec: TypeSpec, obj: dict) -> None:
             obj[head] = [{"id": r["id"]} if isinstance(r, dict) and "id" in r else r for r in value]
 
 
+SHARING_KEYS = ("owner", "public", "external", "users", "userGroups")
+
+
+def _link_options(state, option_set: str, obj: dict) -> None:
+    """The option set owns its list; DHIS2 sets each listed option's `optionSet` from it."""
+    options = state.store["options"]
+    for ref in obj.get("options") or []:
+        uid = ref.get("id") if isinstance(ref, dict) else None
+        if uid in options:
+            options[uid]["optionSet"] = {"id": option_set}
+
+
 def _clean(spec: TypeSpec, raw: dict) -> dict:
     obj = {k: copy.deepcopy(v) for k, v in raw.items()
            if k not in schema.COMPUTED and k not in spec.non_owner
@@ -124,6 +136,9 @@ def _clean(spec: TypeSpec, raw: dict) -> dict:
     if spec.plural == "organisationUnits":
         obj.pop("path", None)
         obj.pop("level", None)
+    if isinstance(obj.get("sharing"), dict):
+        # DHIS2 reads only these keys of a sharing object and ignores the rest.
+        obj["sharing"] = {k: v for k, v in obj["sharing"].items() if k in SHARING_KEYS}
     if spec.plural in DEFAULT_COMBO_TYPES and not obj.get("categoryCombo"):
         obj["categoryCombo"] = {"id": DEFAULT_CATEGORY_COMBO}
     _normalise_refs(spec, obj)
@@ -407,6 +422,8 @@ class _Importer:
                 obj["lastUpdatedBy"] = dict(user_ref)
                 store[c.uid] = obj
                 state.uid_index[c.uid] = c.spec.plural
+                if c.spec.plural == "optionSets":
+                    _link_options(state, c.uid, obj)
             if c.spec.plural == "organisationUnits":
                 touched_units = True
         state.forget_deletion(created_uids)

@@ -96,9 +96,10 @@ def select_registrations(state, params) -> list[dict]:
     periods = set(_multi(params, "period"))
     org_units = _multi(params, "orgUnit")
     start, end = params.get("startDate"), params.get("endDate")
+    last_updated = params.get("lastUpdated")
     if not data_sets:
         raise ExportError("At least one data set must be specified", "E2013")
-    if not (periods or (start and end)):
+    if not (periods or (start and end) or last_updated):
         raise ExportError("At least one period, start/end dates, last updated or last updated "
                           "duration must be specified", "E2002")
     if not org_units:
@@ -113,11 +114,19 @@ def select_registrations(state, params) -> list[dict]:
                        if (unit.get("path", "") + "/").startswith(roots))
         s = parse_ts(start, state.tz).date() if start and end and parse_ts(start, state.tz) else None
         e = parse_ts(end, state.tz).date() if start and end and parse_ts(end, state.tz) else None
+        since = None
+        if last_updated:
+            parsed = parse_ts(last_updated, state.tz)
+            if parsed is None:
+                raise ExportError(f"Invalid lastUpdated date: `{last_updated}`")
+            since = format_ts(parsed)
         out = []
         for (ds, pe, ou, _aoc), reg in sorted(state.registrations.items()):
             if ds not in data_sets or ou not in ous:
                 continue
             if periods and pe not in periods:
+                continue
+            if since is not None and reg.get("lastUpdated", "") < since:
                 continue
             if s is not None:
                 rng = period_range(pe)

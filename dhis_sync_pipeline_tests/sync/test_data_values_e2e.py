@@ -66,9 +66,12 @@ def test_values_sync_then_only_changes_move(source_with_values, start_emulator, 
     data_rows = [r for r in second.resources if r.asset.startswith("data/")]
     assert sum(r.counts.get("read", 0) for r in data_rows) == 0
 
-    values = sorted(source.state.data_values(), key=lambda v: (v["dataElement"], v["period"], v["categoryOptionCombo"]))
+    # Numeric values, so that the new values are valid for their data elements' value types.
+    values = sorted((v for v in source.state.data_values() if v["value"].isdigit()),
+                    key=lambda v: (v["dataElement"], v["period"], v["categoryOptionCombo"]))
     for value in values[:10]:
-        source.state.set_data_value(value["dataElement"], value["period"], value["orgUnit"], "999",
+        source.state.set_data_value(value["dataElement"], value["period"], value["orgUnit"],
+                                    str(int(value["value"]) + 1),
                                     value["categoryOptionCombo"], value["attributeOptionCombo"])
     for value in values[10:12]:
         source.state.delete_data_value(value["dataElement"], value["period"], value["orgUnit"],
@@ -99,7 +102,7 @@ def test_values_of_a_missing_data_element_are_reported_one_by_one(
     for value in [v for v in source.state.data_values() if v["dataElement"] == missing]:
         source.state.set_data_value(value["dataElement"], value["period"], value["orgUnit"], "7",
                                     value["categoryOptionCombo"], value["attributeOptionCombo"])
-    other = next(v for v in source.state.data_values() if v["dataElement"] != missing)
+    other = next(v for v in source.state.data_values() if v["dataElement"] != missing and v["value"].isdigit())
     source.state.set_data_value(other["dataElement"], other["period"], other["orgUnit"], "8",
                                 other["categoryOptionCombo"], other["attributeOptionCombo"])
     sync_file = write_config(source, destination, DATA.replace("data:", "metadata: {resources: [organisationUnits]}\ndata:"))

@@ -93,7 +93,8 @@ def test_rejected_objects_fail_the_step_with_their_uids_and_codes(
     assert with_option_set, "the fixture has a data element with an option set"
     sync_file = write_config(
         source, destination,
-        "metadata: {resources: [categoryOptions, categories, categoryCombos, categoryOptionCombos, dataElements]}\n",
+        "metadata: {resources: [organisationUnits, categoryOptions, categories, categoryCombos,"
+        " categoryOptionCombos, legendSets, dataElements]}\n",
     )
 
     summary = run_sync(sync_file, dagster_instance)
