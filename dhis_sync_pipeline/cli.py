@@ -45,13 +45,15 @@ def demo(once: bool, home: Path | None, ui_port: int, seed: str) -> None:
     `sync_demo` job: in the Dagster UI (default) or in this process (--once).
     """
     home = (home or Path(os.environ.get("DAGSTER_HOME") or ".dagster_home")).resolve()
-    setup = demo_setup.write_demo_files(home, demo_setup.free_port(8081), demo_setup.free_port(8082))
-    os.environ.update(setup.environment())
+    home.mkdir(parents=True, exist_ok=True)
+    source_port, destination_port = demo_setup.free_port(8081), demo_setup.free_port(8082)
     click.echo(f"Dagster home: {home}")
-    click.echo(f"Starting emulated DHIS2 servers: source {setup.source_url} (seed: {seed}), "
-               f"destination {setup.destination_url} (empty)…")
-    with demo_setup.emulators(int(setup.source_url.rsplit(":", 1)[1]),
-                              int(setup.destination_url.rsplit(":", 1)[1]), home, seed=seed):
+    click.echo(f"Starting emulated DHIS2 servers: source http://127.0.0.1:{source_port} (seed: {seed}), "
+               f"destination http://127.0.0.1:{destination_port} (empty)…")
+    with demo_setup.emulators(source_port, destination_port, home, seed=seed):
+        data_sets, org_units = demo_setup.discover_data_scope(f"http://127.0.0.1:{source_port}")
+        setup = demo_setup.write_demo_files(home, source_port, destination_port, data_sets, org_units)
+        os.environ.update(setup.environment())
         if once:
             sys.exit(_demo_once(setup))
         _demo_with_ui(setup, ui_port)

@@ -64,14 +64,26 @@ run_queue:
   tag_concurrency_limits:
     - key: dhis_sync/config
       value:
-        applyToUniqueValues: true
+        applyLimitPerUniqueValue: true
       limit: 1
 telemetry:
   enabled: false
 """
 
 
-def write_demo_files(home: Path, source_port: int, destination_port: int) -> DemoSetup:
+def discover_data_scope(source_url: str) -> tuple[list[str], list[str]]:
+    """The source's dataSets and root orgUnits, asked over the Web API like any client would."""
+    def ids(collection: str, **params: str) -> list[str]:
+        response = requests.get(f"{source_url}/api/{collection}", params={"fields": "id", "paging": "false", **params},
+                                auth=("admin", DEMO_PASSWORD), timeout=30)
+        response.raise_for_status()
+        return sorted(obj["id"] for obj in response.json()[collection])
+
+    return ids("dataSets"), ids("organisationUnits", filter="level:eq:1")
+
+
+def write_demo_files(home: Path, source_port: int, destination_port: int,
+                     data_sets: list[str] = (), org_units: list[str] = ()) -> DemoSetup:
     home.mkdir(parents=True, exist_ok=True)
     instance_yaml = home / "dagster.yaml"
     if not instance_yaml.exists():
@@ -97,10 +109,17 @@ sync_configurations:
     metadata:
       propagate_deletions: true
     step_retries: {{max_retries: 0}}
-""",
+{_data_section(data_sets, org_units)}""",
         encoding="utf-8",
     )
     return DemoSetup(home, config_file, workspace_file(home), source_url, destination_url)
+
+
+def _data_section(data_sets, org_units) -> str:
+    if not data_sets or not org_units:
+        return ""
+    return (f"    data:\n      data_sets: [{', '.join(data_sets)}]\n      org_units: [{', '.join(org_units)}]\n"
+            "      start_date: 2000-01-01\n      end_date: 2030-12-31\n")
 
 
 @contextmanager

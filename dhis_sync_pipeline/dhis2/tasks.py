@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +22,14 @@ logger = logging.getLogger(__name__)
 
 #: How long to keep asking for the summary of a job that reported failure without one.
 FAILED_JOB_SUMMARY_ATTEMPTS = 3
+
+
+def _backoff(poll_interval: float) -> Iterator[float]:
+    """Ask again soon at first (small imports finish in milliseconds), then every poll_interval."""
+    delay = min(0.02, poll_interval)
+    while True:
+        yield delay
+        delay = min(delay * 2, poll_interval)
 
 
 @dataclass(frozen=True)
@@ -92,6 +100,7 @@ def wait_for_job(
         )
 
     last: Mapping[str, Any] | None = None
+    delays = _backoff(poll_interval)
     while True:
         notifications = _notifications(fetch(job.tasks_path))
         if notifications:
@@ -101,7 +110,7 @@ def wait_for_job(
             break
         if time.monotonic() >= deadline:
             raise timed_out("no completion")
-        time.sleep(poll_interval)
+        time.sleep(next(delays))
 
     failures = [item for item in notifications if str(item.get("level", "")).upper() == "ERROR"]
     attempts = 0
@@ -120,4 +129,4 @@ def wait_for_job(
             return ImportResult(status="ERROR", message=message, raw=notifications)
         if time.monotonic() >= deadline:
             raise timed_out("no import summary")
-        time.sleep(poll_interval)
+        time.sleep(next(delays))
