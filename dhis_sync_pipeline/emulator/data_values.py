@@ -37,6 +37,8 @@ class DataValueStore:
 
     def __init__(self) -> None:
         self._values: dict[Key, Record] = {}
+        self.version = 0  # bumped on every write; paged exports reuse a selection while unchanged
+        self.paging_cache: tuple[Any, list, dict] | None = None
 
     def __len__(self) -> int:
         return len(self._values)
@@ -46,6 +48,7 @@ class DataValueStore:
 
     def put(self, key: Key, record: Record) -> None:
         self._values[tuple(_intern(part) for part in key)] = record  # type: ignore[assignment]
+        self.version += 1
 
     def items(self) -> Iterator[tuple[Key, Record]]:
         return iter(self._values.items())
@@ -489,6 +492,15 @@ def select_data_values(state, params) -> tuple[list[tuple[Key, Record]], dict]:
         if period_range(pe) is None:
             raise ExportError(f"Period is invalid: `{pe}`", "E1101")
 
+    # Later pages of one query (same parameters, offset > 0, no write in between) reuse the sorted
+    # selection of the first page, as a database would use its index, so paging 1,000,000 values
+    # costs one selection, not one per page.
+    cache_key = (tuple(sorted((k, tuple(_multi(params, k))) for k in params if k not in ("limit", "offset"))),
+                 state.data.version)
+    cached = state.data.paging_cache
+    if offset_n and cached is not None and cached[0] == cache_key:
+        return _page(cached[1], offset_n, limit_n), cached[2]
+
     with state.lock:
         store = state.store
         des: set[str] = set()
@@ -548,11 +560,13 @@ def select_data_values(state, params) -> tuple[list[tuple[Key, Record]], dict]:
             if reg and reg.get("completed", True):
                 header["completeDate"] = reg["date"]
     rows.sort(key=lambda item: item[0])
-    if offset_n:
-        rows = rows[offset_n:]
     if limit_n is not None:
-        rows = rows[:limit_n]
-    return rows, header
+        state.data.paging_cache = (cache_key, rows, header)
+    return _page(rows, offset_n, limit_n), header
+
+
+def _page(rows: list, offset: int, limit: int | None) -> list:
+    return rows[offset:offset + limit] if limit is not None else rows[offset:]
 
 
 def render_json(rows: Sequence[tuple[Key, Record]], header: dict, include_deleted: bool,
