@@ -384,6 +384,7 @@ def create_app(settings: AppSettings | None = None) -> Starlette:
 
     routes = [
         Route("/", dashboard.home),
+        Route("/favicon.ico", lambda request: RedirectResponse("/static/app/favicon.svg", status_code=301)),
         Route("/auto-sync/dashboard/", dashboard.dashboard_page),
         Route("/logs/auto-sync/", dashboard.logs_page),
         Route("/api/auto-sync/dashboard-stats/", dashboard.api_dashboard_stats),

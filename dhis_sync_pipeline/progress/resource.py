@@ -39,7 +39,7 @@ class ProgressResource(ConfigurableResource):
         return ProgressReporter(
             store=self.store_for(context.instance),
             log=context.log,
-            run_id=context.run_id,
+            run_id=context.run.run_id if hasattr(context, "run") else context.run_id,
             config_id=config_id,
             resource=resource,
             kind=kind,

@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,7 @@ run_coordinator:
 SOURCE_PASSWORD_ENV = "PROGRESS_TEST_SOURCE_PASSWORD"
 DESTINATION_PASSWORD_ENV = "PROGRESS_TEST_DESTINATION_PASSWORD"
 PASSWORD = "district"
+DAGSTER_UI_URL = "http://127.0.0.1:3000"
 # Slow enough to watch progress move page by page, quick enough for the test budget.
 SOURCE_LATENCY = 0.25
 RESOURCES = "[organisationUnits, dataElements, dataElementGroups]"
@@ -100,24 +102,34 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="package")
-def dashboard_url(live_env) -> Iterator[str]:
-    """The dashboard served by uvicorn on loopback, as `dhis-sync serve` serves it."""
+@contextmanager
+def serving(settings) -> Iterator[str]:
+    """The dashboard app served by uvicorn on loopback, as `dhis-sync serve` serves it."""
     import uvicorn
 
-    from dhis_sync_pipeline.progress.app import AppSettings, create_app
+    from dhis_sync_pipeline.progress.app import create_app
 
     port = free_port()
-    app = create_app(AppSettings(dagster_url="http://127.0.0.1:3000"))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
+                                           log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="package")
+def dashboard_url(live_env) -> Iterator[str]:
+    from dhis_sync_pipeline.progress.app import AppSettings
+
+    with serving(AppSettings(dagster_url=DAGSTER_UI_URL)) as url:
+        yield url
 
 
 def results_dir(name: str) -> Path:

@@ -41,7 +41,8 @@
 
   function renderCard(card, cfg, progress, queuedRunId) {
     var q = function (role) { return card.querySelector('[data-role="' + role + '"]'); };
-    setBadge(q("sensor-badge"), cfg.is_active ? T.active : T.stopped, cfg.is_active ? "text-bg-success" : "text-bg-danger");
+    if (card.dataset.automatic !== "true") setBadge(q("sensor-badge"), T.manual, "text-bg-secondary");
+    else setBadge(q("sensor-badge"), cfg.is_active ? T.active : T.stopped, cfg.is_active ? "text-bg-success" : "text-bg-danger");
     card.dataset.active = cfg.is_active ? "true" : "false";
     var s = cfg.settings;
     if (!s) setBadge(q("settings-badge"), T.not_configured, "text-bg-secondary");
