@@ -347,7 +347,7 @@ class _SecurityHeaders:
         self.app = app
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"].startswith("/dagster"):  # the Dagster UI sets its own
             await self.app(scope, receive, send)
             return
 

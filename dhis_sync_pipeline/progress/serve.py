@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import socket
@@ -27,9 +28,12 @@ def is_loopback(host: str) -> bool:
 @click.option("--host", default="127.0.0.1", show_default=True,
               help=f"Address to listen on. Anything but loopback needs {TOKEN_ENV} set: actions then require it.")
 @click.option("--port", default=3001, show_default=True, type=int)
-@click.option("--dagster-url", default=lambda: os.environ.get(DAGSTER_URL_ENV, "http://127.0.0.1:3000"),
-              show_default="http://127.0.0.1:3000", help="Where the Dagster UI is, for links to runs.")
-def serve_command(host: str, port: int, dagster_url: str) -> None:
+@click.option("--dagster-url", default=None, show_default="http://127.0.0.1:3000, or /dagster with --with-dagster-ui",
+              help=f"Where the Dagster UI is, for links to runs (also from {DAGSTER_URL_ENV}).")
+@click.option("--with-dagster-ui", is_flag=True,
+              help="Also serve the Dagster UI from this process, under /dagster (runs no daemon: "
+                   "start `dagster-daemon run -w workspace.yaml` for sensors and queued runs).")
+def serve_command(host: str, port: int, dagster_url: str | None, with_dagster_ui: bool) -> None:
     """Serve the live progress dashboard (/auto-sync/dashboard/), logs page and JSON API.
 
     Reads the Dagster instance in DAGSTER_HOME and the configuration file in DHIS_SYNC_CONFIG.
@@ -44,7 +48,42 @@ def serve_command(host: str, port: int, dagster_url: str) -> None:
             f"refusing to listen on {host} without an action token: export {TOKEN_ENV}=<a long random string> "
             "so that only people who have it can start, stop or trigger syncs (or listen on 127.0.0.1)"
         )
+    if with_dagster_ui and not loopback:
+        raise click.ClickException("--with-dagster-ui serves the Dagster UI without authentication; "
+                                   "use it on 127.0.0.1 only (put a reverse proxy with authentication in front "
+                                   "of a separate dagster-webserver otherwise)")
+    dagster_url = dagster_url or os.environ.get(DAGSTER_URL_ENV) or (
+        DAGSTER_PREFIX if with_dagster_ui else "http://127.0.0.1:3000")
     settings = AppSettings(dagster_url=dagster_url.rstrip("/"), require_token=not loopback, action_token=token)
     app = create_app(settings)
-    click.echo(f"Live progress dashboard on http://{host}:{port}/auto-sync/dashboard/ (Dagster UI: {dagster_url})")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    with contextlib.ExitStack() as stack:
+        if with_dagster_ui:
+            _mount_dagster_ui(app, stack)
+        click.echo(f"Live progress dashboard on http://{host}:{port}/auto-sync/dashboard/ (Dagster UI: {dagster_url})")
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+DAGSTER_PREFIX = "/dagster"
+
+
+def _mount_dagster_ui(app, stack: contextlib.ExitStack) -> None:
+    """The Dagster UI (dagster-webserver's own ASGI app) under /dagster, in this process."""
+    import tempfile
+    from pathlib import Path
+
+    from dagster import DagsterInstance
+    from dagster._core.workspace.context import WorkspaceProcessContext
+    from dagster._core.workspace.load_target import WorkspaceFileTarget
+    from dagster_webserver.webserver import DagsterWebserver
+    from starlette.routing import Mount
+
+    from dhis_sync_pipeline.launch import workspace_file
+
+    folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+    instance = stack.enter_context(DagsterInstance.get())
+    context = stack.enter_context(
+        WorkspaceProcessContext(instance, WorkspaceFileTarget(paths=[str(workspace_file(folder))]))
+    )
+    webserver = DagsterWebserver(context, app_path_prefix=DAGSTER_PREFIX)
+    # dagster-webserver routes carry the prefix themselves: mount it last, at the root.
+    app.router.routes.append(Mount("", app=webserver.create_asgi_app()))

@@ -116,7 +116,7 @@ class StatusService:
         total_errors = sum(row.errors for row in rows)
         total_processed = total_synced + total_errors
 
-        started = record.start_time or record.create_timestamp.timestamp()
+        started = _started(record)
         elapsed = max(time.time() - started, 0.0)
         speed = round(total_processed / elapsed, 2) if elapsed > 0 else 0.0
         remaining = int(elapsed * (1 - overall) / overall) if 0 < overall < 1 else (0 if overall >= 1 else None)
@@ -167,7 +167,7 @@ class StatusService:
         job = {
             "id": run.run_id,
             "status": STATUS_WORDS.get(run.status, run.status.value.lower()),
-            "started_at": iso(record.start_time or record.create_timestamp.timestamp()),
+            "started_at": iso(_started(record)),
             "completed_at": iso(record.end_time),
             "total_synced": synced,
             "total_errors": errors,
@@ -264,6 +264,16 @@ class StatusService:
         if not messages:
             return "canceled" if run.status == DagsterRunStatus.CANCELED else None
         return "\n".join(messages[:10])
+
+
+def _started(record: Any) -> float:
+    """When the run started (Dagster's run record), or was created if it has not started yet."""
+    if record.start_time:
+        return record.start_time
+    created = record.create_timestamp
+    if created.tzinfo is None:  # Dagster stores naive UTC
+        created = created.replace(tzinfo=dt.UTC)
+    return created.timestamp()
 
 
 def _current_row(rows: list[ResourceProgress], steps: dict[str, str]) -> ResourceProgress | None:
