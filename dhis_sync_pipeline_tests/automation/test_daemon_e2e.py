@@ -1,0 +1,75 @@
+"""Automatic mode for real: dagster-daemon ticks the sensor and the destination follows the source
+without anyone launching anything; `dhis-sync stop` then stops it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from dagster import DagsterInstance
+
+from dhis_sync_pipeline.cli import main
+from dhis_sync_pipeline.demo import INSTANCE_YAML
+from dhis_sync_pipeline.launch import execute_in_process, workspace_file
+
+CHECK_INTERVAL = 60  # the smallest interval the configuration accepts
+
+
+def wait_for(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(1)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+@pytest.mark.slow
+def test_daemon_keeps_destination_in_step_until_stopped(
+    sierra_leone_source, start_emulator, write_config, tmp_path, monkeypatch
+):
+    source, destination = sierra_leone_source, start_emulator()
+    sync_file = write_config(
+        source, destination,
+        f"execution_mode: automatic\nauto_sync: {{check_interval: {CHECK_INTERVAL}, monitored_resources: [dataElements]}}\n",
+    )
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(INSTANCE_YAML)
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    instance = DagsterInstance.get()
+    assert execute_in_process(sync_file, "e2e", instance)  # already in step before automation starts
+
+    source.state.update_object("dataElements", "FRbgzTZ74Hh", {"name": "Changed while nobody watched"})
+    daemon_log = open(tmp_path / "daemon.log", "w")  # noqa: SIM115
+    daemon = subprocess.Popen(
+        [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", str(workspace_file(tmp_path))],
+        env=dict(os.environ), stdout=daemon_log, stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for(lambda: destination.state.get_object("dataElements", "FRbgzTZ74Hh")["name"]
+                 == "Changed while nobody watched", 2 * CHECK_INTERVAL + 60, "the sensor's run to update the destination")
+
+        result = CliRunner().invoke(main, ["stop", "e2e"])
+        assert result.exit_code == 0, result.output
+        assert "Stopped auto_sync_e2e" in result.output
+        status = CliRunner().invoke(main, ["status", "e2e"])
+        assert "sensor auto_sync_e2e: stopped" in status.output, status.output
+
+        source.state.update_object("dataElements", "FRbgzTZ74Hh", {"name": "Changed after stop"})
+        time.sleep(CHECK_INTERVAL + 15)
+        assert destination.state.get_object("dataElements", "FRbgzTZ74Hh")["name"] == "Changed while nobody watched"
+    finally:
+        daemon.terminate()
+        try:
+            daemon.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            daemon.kill()
+        daemon_log.close()
+    log = Path(tmp_path / "daemon.log").read_text()
+    assert "district" not in log  # the password never reaches the daemon's output
