@@ -111,10 +111,11 @@ def _demo_with_ui(setup: demo_setup.DemoSetup, ui_port: int) -> None:
 def trigger(config_id: str, full: bool, wait: bool) -> None:
     """Queue an immediate run of CONFIG_ID's sync job on the Dagster instance."""
     sync_file = _load()
-    try:
-        sync_file.sync_config(config_id)
-    except KeyError as exc:
-        raise click.ClickException(str(exc.args[0])) from None
+    [config] = _configs(sync_file, config_id)
+    missing = sync_file.missing_secrets(config)
+    if missing:
+        # Dagster resolves the secrets when it plans the run, in this process.
+        raise click.ClickException("cannot start the run:\n  " + "\n  ".join(missing))
     try:
         run_id = trigger_run(config_id, full_sync=full)
     except LaunchError as exc:

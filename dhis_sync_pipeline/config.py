@@ -97,8 +97,9 @@ class BasicAuthConfig(_Strict):
     _check_password_env = field_validator("password_env")(_check_env_var_name)
     _no_secrets = model_validator(mode="before")(_refuse_secrets)
 
-    def credentials(self, instance: str) -> tuple[str, str]:
-        return self.username, _read_secret(self.password_env, instance, "password")
+    @property
+    def secret_env(self) -> str:
+        return self.password_env
 
 
 class TokenAuthConfig(_Strict):
@@ -108,22 +109,9 @@ class TokenAuthConfig(_Strict):
     _check_token_env = field_validator("token_env")(_check_env_var_name)
     _no_secrets = model_validator(mode="before")(_refuse_secrets)
 
-    def token(self, instance: str) -> str:
-        return _read_secret(self.token_env, instance, "personal access token")
-
-
-def _read_secret(env_var: str, instance: str, what: str) -> str:
-    value = os.environ.get(env_var)
-    if not value:
-        raise MissingSecretError(
-            f"the {what} for DHIS2 instance '{instance}' is not set: export {env_var}=… "
-            "in the environment of the Dagster webserver, daemon and run workers"
-        )
-    return value
-
-
-class MissingSecretError(RuntimeError):
-    """An instance's secret is named in the file but absent from the environment."""
+    @property
+    def secret_env(self) -> str:
+        return self.token_env
 
 
 class Timeouts(_Strict):
@@ -424,6 +412,18 @@ class SyncFile(_Strict):
             if instance.name == name:
                 return instance
         raise KeyError(name)
+
+    def missing_secrets(self, config: SyncConfig) -> list[str]:
+        """Problems for the secrets of a configuration's instances that this environment lacks."""
+        problems = []
+        for role in ("source", "destination"):
+            instance = self.instance(getattr(config, role))
+            if not os.environ.get(instance.auth.secret_env):
+                problems.append(
+                    f"{instance.auth.secret_env} is not set (the secret of {role} instance '{instance.name}'); "
+                    f"export it here and in the environment of the Dagster webserver and daemon"
+                )
+        return problems
 
     def sync_config(self, config_id: str) -> SyncConfig:
         for config in self.sync_configurations:
