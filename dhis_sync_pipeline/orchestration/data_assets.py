@@ -42,7 +42,7 @@ def _build_one(config: SyncConfig, data_set: str) -> AssetsDefinition:
         key=key,
         group_name=config.id,
         deps=upstream,
-        required_resource_keys={source_key, destination_key},
+        required_resource_keys={source_key, destination_key, "sync_progress"},
         kinds={"dhis2"},
         tags={"dhis_sync/kind": "data"},
         description=f"Aggregate data values of dataSet {data_set} from {config.source} to {config.destination}.",
@@ -62,8 +62,8 @@ def _build_one(config: SyncConfig, data_set: str) -> AssetsDefinition:
                     since=since,
                     options=config.import_options,
                     page_size=config.page_sizes.data_values,
-                    progress=lambda done, errors, total: context.log.info(
-                        f"dataSet {data_set}: {done} values processed, {errors} errors"
+                    progress=context.resources.sync_progress.reporter(
+                        context, config_id=config.id, resource=data_set, kind="data"
                     ),
                 )
             finally:
