@@ -5,7 +5,14 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from dagster import AssetKey, DefaultScheduleStatus, DefaultSensorStatus, RunRequest, build_sensor_context
+from dagster import (
+    AssetKey,
+    DagsterRunStatus,
+    DefaultScheduleStatus,
+    DefaultSensorStatus,
+    RunRequest,
+    build_sensor_context,
+)
 
 from dhis_sync_pipeline.orchestration.build import build_definitions
 from dhis_sync_pipeline.orchestration.resources import instance_resource, resource_key
@@ -161,3 +168,16 @@ def test_settings_shape_the_sensor_and_schedule(sierra_leone_source, start_emula
 
     manual = build_definitions(write_config(sierra_leone_source, destination, RESOURCES))
     assert not list(manual.sensors or [])
+
+
+def test_a_run_already_queued_or_running_blocks_another(synced, dagster_instance):
+    source, configure = synced
+    sync_file = configure()
+    job = build_definitions(sync_file).resolve_job_def("sync_e2e")
+    running = dagster_instance.create_run_for_job(job_def=job, tags={CONFIG_TAG: "e2e"}, status=DagsterRunStatus.STARTED)
+    source.state.update_object("dataElements", "FRbgzTZ74Hh", {"name": "Renamed while a run waits"})
+
+    result, _ = tick(sync_file, dagster_instance)
+
+    assert not result.run_requests
+    assert f"run {running.run_id} of sync_e2e is still started" in result.skip_message
