@@ -59,7 +59,7 @@ def _sensor_command(action: str, config_ids: list[str]) -> None:
             command = [sys.executable, "-m", "dagster", "sensor", action, sensor_name(config_id), "-w", str(workspace)]
             result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
             if result.returncode != 0:
-                lines = [l for l in (result.stderr or result.stdout).splitlines() if l.strip() and "Warning" not in l]
+                lines = [line for line in (result.stderr or result.stdout).splitlines() if line.strip() and "Warning" not in line]
                 raise SensorControlError(f"dagster sensor {action} {sensor_name(config_id)} failed:\n" + "\n".join(lines[-10:]))
 
 

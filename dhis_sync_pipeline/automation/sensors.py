@@ -26,9 +26,9 @@ from dhis_sync_pipeline.automation import rules
 from dhis_sync_pipeline.automation.changes import has_changed, monitored_resources
 from dhis_sync_pipeline.config import SyncConfig
 from dhis_sync_pipeline.dhis2.errors import DHIS2Error
-from dhis_sync_pipeline.orchestration.tags import CONFIG_TAG, FULL_SYNC_TAG, STARTED_BY_TAG
 from dhis_sync_pipeline.orchestration.keys import keys_for_resource, preflight_key, uid_check_key
 from dhis_sync_pipeline.orchestration.resources import resource_key
+from dhis_sync_pipeline.orchestration.tags import CONFIG_TAG, FULL_SYNC_TAG, STARTED_BY_TAG
 from dhis_sync_pipeline.orchestration.watermarks import last_watermark
 from dhis_sync_pipeline.sync.metadata import format_watermark
 

@@ -14,7 +14,14 @@ from dhis_sync_pipeline.dhis2.errors import (
     DHIS2ResponseError,
 )
 from dhis_sync_pipeline.dhis2.import_result import ImportResult, ObjectError, parse_import_response
-from dhis_sync_pipeline.dhis2.query import fields, filter_expr, format_datetime, in_filter, parse_datetime, updated_since
+from dhis_sync_pipeline.dhis2.query import (
+    fields,
+    filter_expr,
+    format_datetime,
+    in_filter,
+    parse_datetime,
+    updated_since,
+)
 from dhis_sync_pipeline.dhis2.version import DHIS2Version
 
 __all__ = [

@@ -12,8 +12,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from . import schema
-from .data_values import (ExportError, error_summary, import_data_values, render_csv, render_json,
-                          select_data_values)
+from .data_values import ExportError, error_summary, import_data_values, render_csv, render_json, select_data_values
 from .faults import FaultInjector
 from .fields import QueryError
 from .listing import export_metadata, get_one, list_collection, list_deleted

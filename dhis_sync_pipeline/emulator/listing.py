@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from . import schema
-from .fields import FilterEvaluator, QueryError, Renderer, parse_fields, parse_filter, known_properties
+from .fields import FilterEvaluator, QueryError, Renderer, known_properties, parse_fields, parse_filter
 from .timeutil import parse_ts
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from . import schema
-from .schema import DEFAULT_CATEGORY_COMBO, DEFAULT_IDS, TypeSpec, UID_RE, describe, ref_ids
+from .schema import DEFAULT_CATEGORY_COMBO, DEFAULT_IDS, UID_RE, TypeSpec, describe, ref_ids
 
 IMPORT_STRATEGIES = ("CREATE", "UPDATE", "CREATE_AND_UPDATE", "DELETE")
 ENUM_PARAMS = {

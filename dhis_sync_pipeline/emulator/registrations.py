@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from .data_values import ExportError, _Conflicts, _base_summary, _flag, _multi
+from .data_values import ExportError, _base_summary, _Conflicts, _flag, _multi
 from .metadata_import import ImportRequestError, parse_json_body
 from .periods import period_range
 from .schema import DEFAULT_COC

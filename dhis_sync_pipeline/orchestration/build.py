@@ -14,7 +14,6 @@ from dhis_sync_pipeline.orchestration.tags import CONFIG_TAG
 from dhis_sync_pipeline.progress import ProgressResource
 
 
-
 def build_definitions(sync_file: SyncFile) -> Definitions:
     assets, jobs, sensors, schedules = [], [], [], []
     for config in sync_file.sync_configurations:

@@ -13,14 +13,13 @@ from dhis_sync_pipeline.config import SyncConfig
 from dhis_sync_pipeline.dhis2 import ObjectError
 from dhis_sync_pipeline.orchestration.failures import dhis2_failures
 from dhis_sync_pipeline.orchestration.keys import data_key, metadata_key, preflight_key
+from dhis_sync_pipeline.orchestration.rejections import failure_text, log_rejections, markdown_table
 from dhis_sync_pipeline.orchestration.resources import resource_key
 from dhis_sync_pipeline.orchestration.watermarks import WATERMARK_KEY, last_watermark, wants_full_sync
 from dhis_sync_pipeline.sync.data_values import KEY, DataSyncOutcome, sync_data_set
 from dhis_sync_pipeline.sync.metadata import format_watermark
 
 REFERENCED_METADATA = ("organisationUnits", "categoryOptionCombos", "dataElements", "dataSets")
-ERRORS_LOGGED_ONE_BY_ONE = 50
-ERRORS_IN_TABLE = 500
 
 
 def build_data_assets(config: SyncConfig) -> list[AssetsDefinition]:
@@ -107,16 +106,8 @@ def _json(error: ObjectError) -> dict[str, Any]:
 
 
 def _table(errors: list[ObjectError]) -> str:
-    if not errors:
-        return "No value was rejected."
-    rows = ["| " + " | ".join(KEY) + " | errorCode | message |", "|" + "---|" * (len(KEY) + 2)]
-    for error in errors[:ERRORS_IN_TABLE]:
-        key = error.value_key or {}
-        cells = [key.get(k, "") for k in KEY] + [error.error_code or "", error.message.replace("|", "\\|")]
-        rows.append("| " + " | ".join(cells) + " |")
-    if len(errors) > ERRORS_IN_TABLE:
-        rows.append(f"\n…and {len(errors) - ERRORS_IN_TABLE} more in rejected_values_json.")
-    return "\n".join(rows)
+    rows = [[(e.value_key or {}).get(k, "") for k in KEY] + [e.error_code or "", e.message] for e in errors]
+    return markdown_table([*KEY, "errorCode", "message"], rows, "rejected_values_json", "No value was rejected.")
 
 
 def _describe(error: ObjectError) -> str:
@@ -126,10 +117,8 @@ def _describe(error: ObjectError) -> str:
 
 
 def _log(context: AssetExecutionContext, outcome: DataSyncOutcome) -> None:
-    for error in outcome.errors[:ERRORS_LOGGED_ONE_BY_ONE]:
-        context.log.error(f"value rejected ({'/'.join(KEY)}): {_describe(error)}")
-    if len(outcome.errors) > ERRORS_LOGGED_ONE_BY_ONE:
-        context.log.error(f"…and {len(outcome.errors) - ERRORS_LOGGED_ONE_BY_ONE} more in the step's rejected_values metadata")
+    lines = [f"value rejected ({'/'.join(KEY)}): {_describe(e)}" for e in outcome.errors]
+    log_rejections(context, lines, "rejected_values")
     context.log.info(
         f"dataSet {outcome.data_set}: read {outcome.read} in {outcome.pages} pages, created {outcome.created}, "
         f"updated {outcome.updated}, deleted {outcome.deleted}, ignored {outcome.ignored}, errors {len(outcome.errors)}, "
@@ -138,10 +127,9 @@ def _log(context: AssetExecutionContext, outcome: DataSyncOutcome) -> None:
 
 
 def _failure(config: SyncConfig, outcome: DataSyncOutcome) -> str:
-    listed = "\n".join(f"- {_describe(e)}" for e in outcome.errors[:20])
-    more = f"\n- …and {len(outcome.errors) - 20} more" if len(outcome.errors) > 20 else ""
-    return (
+    return failure_text(
         f"{config.destination} rejected {len(outcome.errors)} data values of dataSet {outcome.data_set} "
         f"(tolerance {config.error_tolerance}); accepted values stay committed, the watermark was not "
-        f"advanced so the next run retries them.\n{listed}{more}"
+        "advanced so the next run retries them.",
+        [_describe(e) for e in outcome.errors],
     )

@@ -24,16 +24,14 @@ from dagster import (
 
 from dhis_sync_pipeline.config import SyncConfig
 from dhis_sync_pipeline.dhis2 import DHIS2Client, ObjectError
-from dhis_sync_pipeline.dhis2.metadata_types import METADATA_TYPES, upstream_types
+from dhis_sync_pipeline.dhis2.metadata_types import upstream_types
 from dhis_sync_pipeline.orchestration.failures import dhis2_failures
 from dhis_sync_pipeline.orchestration.keys import UID_CHECK, metadata_key, preflight_key
+from dhis_sync_pipeline.orchestration.rejections import failure_text, log_rejections, markdown_table
 from dhis_sync_pipeline.orchestration.resources import resource_key
 from dhis_sync_pipeline.orchestration.watermarks import WATERMARK_KEY, last_watermark, wants_full_sync
 from dhis_sync_pipeline.sync.metadata import MetadataSyncOutcome, format_watermark, sync_metadata_type
 from dhis_sync_pipeline.sync.references import DestinationDirectory
-
-ERRORS_LOGGED_ONE_BY_ONE = 50
-ERRORS_IN_TABLE = 500
 
 
 def build_metadata_assets(config: SyncConfig) -> list[AssetsDefinition]:
@@ -153,25 +151,13 @@ def _error_json(error: ObjectError) -> dict[str, Any]:
 
 
 def _error_table(errors: list[ObjectError]) -> str:
-    if not errors:
-        return "No object was rejected."
-    rows = ["| uid | type | errorCode | property | message |", "|---|---|---|---|---|"]
-    for error in errors[:ERRORS_IN_TABLE]:
-        cells = [error.uid or "", error.object_type or "", error.error_code or "", error.property or "", error.message]
-        rows.append("| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |")
-    if len(errors) > ERRORS_IN_TABLE:
-        rows.append(f"\n…and {len(errors) - ERRORS_IN_TABLE} more in rejected_objects_json.")
-    return "\n".join(rows)
+    rows = [[e.uid or "", e.object_type or "", e.error_code or "", e.property or "", e.message] for e in errors]
+    header = ["uid", "type", "errorCode", "property", "message"]
+    return markdown_table(header, rows, "rejected_objects_json", "No object was rejected.")
 
 
 def _log_errors(context: AssetExecutionContext, outcome: MetadataSyncOutcome) -> None:
-    for error in outcome.errors[:ERRORS_LOGGED_ONE_BY_ONE]:
-        context.log.error(f"{outcome.collection} rejected: {error}")
-    if len(outcome.errors) > ERRORS_LOGGED_ONE_BY_ONE:
-        context.log.error(
-            f"…and {len(outcome.errors) - ERRORS_LOGGED_ONE_BY_ONE} more; all are listed in the "
-            "step's rejected_objects metadata"
-        )
+    log_rejections(context, [f"{outcome.collection} rejected: {e}" for e in outcome.errors], "rejected_objects")
     context.log.info(
         f"{outcome.collection}: read {outcome.read}, created {outcome.created}, updated {outcome.updated}, "
         f"deleted {outcome.deleted}, ignored {outcome.ignored}, errors {len(outcome.errors)} "
@@ -181,11 +167,10 @@ def _log_errors(context: AssetExecutionContext, outcome: MetadataSyncOutcome) ->
 
 
 def _failure_description(config: SyncConfig, outcome: MetadataSyncOutcome) -> str:
-    listed = "\n".join(f"- {error}" for error in outcome.errors[:20])
-    more = f"\n- …and {len(outcome.errors) - 20} more" if len(outcome.errors) > 20 else ""
-    return (
+    return failure_text(
         f"{config.destination} rejected {len(outcome.errors)} {outcome.collection} "
         f"(tolerance {config.error_tolerance}); accepted objects stay committed "
         f"(created {outcome.created}, updated {outcome.updated}), the watermark was not advanced "
-        f"so the next run retries them.\n{listed}{more}"
+        "so the next run retries them.",
+        [str(error) for error in outcome.errors],
     )

@@ -7,12 +7,7 @@ import time
 
 import pytest
 
-from dhis_sync_pipeline.dhis2 import (
-    ApiTokenAuth,
-    BasicAuth,
-    DHIS2AuthenticationError,
-    DHIS2ConnectionError,
-)
+from dhis_sync_pipeline.dhis2 import ApiTokenAuth, BasicAuth, DHIS2AuthenticationError, DHIS2ConnectionError
 
 WRONG_PASSWORD = "Wr0ng-Passw0rd-XYZ"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from dagster import DagsterEventType, DagsterInstance
 import requests
+from dagster import DagsterEventType, DagsterInstance
 
 from dhis_sync_pipeline.progress.status import iso
 from dhis_sync_pipeline_tests.progress.conftest import wait_until
