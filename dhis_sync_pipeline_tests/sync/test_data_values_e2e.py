@@ -87,10 +87,13 @@ def test_values_sync_then_only_changes_move(source_with_values, start_emulator, 
     assert len(exported(destination)) == 231
 
 
+@pytest.mark.parametrize("destination_version", ["2.36", "2.40", "2.43"])
 def test_values_of_a_missing_data_element_are_reported_one_by_one(
-    source_with_values, start_emulator, write_config, dagster_instance
+    source_with_values, start_emulator, write_config, dagster_instance, destination_version
 ):
-    source, destination = source_with_values, start_emulator()
+    # 2.40 answers a partly rejected import with 409 WARNING, 2.43 with 200 WARNING, and 2.36 with
+    # an unwrapped summary whose conflicts carry neither error codes nor row indexes.
+    source, destination = source_with_values, start_emulator(version=destination_version)
     # Leave one data element out of the metadata that reaches the destination.
     missing = "FRbgzTZ74Hh"
     sync_file = write_config(source, destination, DATA)
@@ -112,8 +115,10 @@ def test_values_of_a_missing_data_element_are_reported_one_by_one(
 
     assert summary.status == "FAILURE"
     failure = next(r for r in summary.resources if r.asset == f"data/{YEARLY}").failure
-    assert failure is not None and missing in failure and "E7610" in failure
-    assert failure.count(f"{missing}/") == len(expected_rejections)  # one line per rejected value
+    assert failure is not None and missing in failure
+    if destination_version != "2.36":
+        assert "E7610" in failure
+        assert failure.count(f"{missing}/") == len(expected_rejections)  # one line per rejected value
     # The accepted value was committed; the watermark stayed for the next run to retry.
     assert (other["dataElement"], "8") in {(v["dataElement"], v["value"]) for v in destination.state.data_values()
                                            if v["period"] == other["period"] and v["orgUnit"] == other["orgUnit"]}

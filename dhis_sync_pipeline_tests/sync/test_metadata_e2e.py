@@ -165,3 +165,21 @@ def test_sharing_with_users_missing_on_the_destination_does_not_break_imports(
     assert copied["name"] == "Shared element"
     assert copied["sharing"]["public"] == "rw------"
     assert "ugOnlySrc01" not in copied["sharing"].get("userGroups", {})
+
+
+def test_a_national_size_hierarchy_syncs_completely(start_emulator, write_config, dagster_instance):
+    """5,000 organisation units in a 5-level tree and 1,500 data elements (bench/ measures speed)."""
+    source = start_emulator(seed="generated", generator_options={
+        "org_units": 5000, "levels": 5, "data_elements": 1500, "data_values": 0})
+    destination = start_emulator()
+    sync_file = write_config(source, destination)
+
+    summary = run_sync(sync_file, dagster_instance)
+
+    assert summary.succeeded, summary.table()
+    for collection in ("organisationUnits", "organisationUnitLevels", "categoryOptionCombos", "dataElements",
+                       "dataElementGroups", "dataSets"):
+        assert owner_export(destination, collection) == owner_export(source, collection), collection
+    units = owner_export(destination, "organisationUnits")
+    assert len(units) >= 5000
+    assert len(owner_export(destination, "dataElements")) >= 1500
