@@ -5,7 +5,6 @@ references (DHIS2's import order). Each materialization records the counts, the 
 the speed; an asset check in the same step verifies the destination holds every source UID.
 """
 
-
 import json
 from typing import Any
 
@@ -83,7 +82,7 @@ def _build_one(config: SyncConfig, collection: str, selected: frozenset[str]) ->
                 source.close()
                 destination.close()
 
-        metadata = _outcome_metadata(outcome, since, previous_watermark=since)
+        metadata = _outcome_metadata(outcome, since)
         _log_errors(context, outcome)
         if len(outcome.errors) > config.error_tolerance:
             raise Failure(
@@ -122,7 +121,7 @@ def _all_ids(client: DHIS2Client, collection: str) -> set[str]:
     return {obj["id"] for page in client.iter_pages(collection, fields="id", page_size=10_000) for obj in page}
 
 
-def _outcome_metadata(outcome: MetadataSyncOutcome, since: Any, previous_watermark: Any) -> dict[str, Any]:
+def _outcome_metadata(outcome: MetadataSyncOutcome, since: Any) -> dict[str, Any]:
     return {
         "read": outcome.read,
         "created": outcome.created,

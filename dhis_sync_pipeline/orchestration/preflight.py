@@ -5,7 +5,6 @@ destination's users and user groups are listed once per run and handed to every 
 so dangling sharing references are handled once, not once per resource.
 """
 
-
 from typing import Any
 
 from dagster import AssetExecutionContext, AssetsDefinition, MetadataValue, asset
