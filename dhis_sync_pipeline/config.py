@@ -112,11 +112,19 @@ class Timeouts(_Strict):
     read: float = Field(default=120.0, gt=0, le=3600)
 
 
+class HttpRetries(_Strict):
+    """Retries of one request on connection errors, 429 and 502/503/504, with exponential backoff."""
+
+    max_retries: int = Field(default=5, ge=0, le=20)
+    backoff_factor: float = Field(default=0.5, ge=0, le=60)
+
+
 class InstanceConfig(_Strict):
     name: str = Field(min_length=1)
     base_url: str
     auth: Annotated[BasicAuthConfig | TokenAuthConfig, Field(discriminator="type")]
     timeouts: Timeouts = Timeouts()
+    http_retries: HttpRetries = HttpRetries()
     verify_tls: bool = True
 
     @field_validator("base_url")

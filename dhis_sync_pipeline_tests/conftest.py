@@ -76,10 +76,12 @@ def write_config(tmp_path, monkeypatch) -> Callable[..., SyncFile]:
                 base_url: {source_url}
                 auth: {{type: basic, username: admin, password_env: {password_env}}}
                 timeouts: {{connect: 2, read: 30}}
+                http_retries: {{max_retries: 2, backoff_factor: 0.1}}
               - name: destination
                 base_url: {destination_url}
                 auth: {{type: basic, username: admin, password_env: {password_env}}}
                 timeouts: {{connect: 2, read: 30}}
+                http_retries: {{max_retries: 2, backoff_factor: 0.1}}
             sync_configurations:
               - id: {config_id}
                 name: End-to-end test

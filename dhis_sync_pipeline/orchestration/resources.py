@@ -25,6 +25,8 @@ class DHIS2InstanceResource(ConfigurableResource):
     token: str | None = None
     connect_timeout: float = 10.0
     read_timeout: float = 120.0
+    max_retries: int = 5
+    backoff_factor: float = 0.5
     verify_tls: bool = True
 
     def client(self) -> DHIS2Client:
@@ -40,6 +42,8 @@ class DHIS2InstanceResource(ConfigurableResource):
             name=self.name,
             connect_timeout=self.connect_timeout,
             read_timeout=self.read_timeout,
+            max_retries=self.max_retries,
+            backoff_factor=self.backoff_factor,
             verify_tls=self.verify_tls,
         )
 
@@ -56,6 +60,8 @@ def instance_resource(instance: InstanceConfig) -> DHIS2InstanceResource:
         base_url=instance.base_url,
         connect_timeout=instance.timeouts.connect,
         read_timeout=instance.timeouts.read,
+        max_retries=instance.http_retries.max_retries,
+        backoff_factor=instance.http_retries.backoff_factor,
         verify_tls=instance.verify_tls,
     )
     if isinstance(auth, BasicAuthConfig):
