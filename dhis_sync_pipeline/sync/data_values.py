@@ -21,6 +21,7 @@ import pandas as pd
 
 from dhis_sync_pipeline.config import DataSection, ImportOptions
 from dhis_sync_pipeline.dhis2 import DHIS2Client, ImportResult, ObjectError
+from dhis_sync_pipeline.dhis2.errors import DHIS2ResponseError
 from dhis_sync_pipeline.sync.metadata import format_watermark
 
 KEY = ["dataElement", "period", "orgUnit", "categoryOptionCombo", "attributeOptionCombo"]
@@ -120,6 +121,7 @@ def _prepared_pages(source: DHIS2Client, params: dict[str, Any], page_size: int)
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dhis2-next-page")
     try:
         offset = 0
+        previous_first: tuple | None = None
         pending = pool.submit(fetch, offset)
         while True:
             page = pending.result()
@@ -127,6 +129,17 @@ def _prepared_pages(source: DHIS2Client, params: dict[str, Any], page_size: int)
                 if page is not None:
                     yield page
                 return
+            first = tuple(page[1].iloc[0][KEY]) if len(page[1]) else None
+            if first is not None and first == previous_first:
+                # A server that ignores `offset` would hand out its first page forever.
+                raise DHIS2ResponseError(
+                    f"{source.name} returned the same page of data values for offset {offset} as for the "
+                    "page before: it does not page dataValueSets with limit/offset. Raise "
+                    "page_sizes.data_values (up to 30000) or narrow the data window.",
+                    instance=source.name,
+                    url=source.base_url,
+                )
+            previous_first = first
             offset += page_size
             pending = pool.submit(fetch, offset)
             yield page
