@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -24,6 +23,7 @@ from dhis_sync_pipeline.config_edit import add_sync_config, update_auto_sync
 from dhis_sync_pipeline.launch import LaunchError, execute_in_process, trigger_run, wait_for_run
 from dhis_sync_pipeline.orchestration.run_summary import summarize_run
 from dhis_sync_pipeline.orchestration.tags import CONFIG_TAG
+from dhis_sync_pipeline.progress.serve import serve_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -71,37 +71,36 @@ def _demo_once(setup: demo_setup.DemoSetup) -> int:
 
 
 def _demo_with_ui(setup: demo_setup.DemoSetup, ui_port: int) -> None:
-    ui_port = demo_setup.free_port(ui_port)
-    ui_url = f"http://127.0.0.1:{ui_port}"
-    click.echo(f"Starting the Dagster UI and daemon (dagster dev) on {ui_url} …")
-    log = open(setup.home / "dagster_dev.log", "w", encoding="utf-8")  # noqa: SIM115
-    dev = subprocess.Popen(
-        [sys.executable, "-m", "dagster", "dev", "-w", str(setup.workspace_file), "-h", "127.0.0.1", "-p", str(ui_port)],
-        env=setup.environment(), stdout=log, stderr=subprocess.STDOUT,
-    )
+    ui_url = f"http://127.0.0.1:{demo_setup.free_port(ui_port)}"
+    dashboard_url = f"http://127.0.0.1:{demo_setup.free_port(3001)}"
+    click.echo(f"Starting the Dagster UI and daemon (dagster dev) on {ui_url} and the progress dashboard…")
+    dev_command = [sys.executable, "-m", "dagster", "dev", "-w", str(setup.workspace_file),
+                   "-h", "127.0.0.1", "-p", ui_url.rsplit(":", 1)[1]]
+    serve_command = [sys.executable, "-m", "dhis_sync_pipeline.cli", "serve", "--port", dashboard_url.rsplit(":", 1)[1],
+                     "--dagster-url", ui_url]
+    env = setup.environment()
     try:
-        demo_setup.wait_until_up(f"{ui_url}/server_info", dev, timeout=180)
-        run_id = trigger_run(demo_setup.DEMO_CONFIG_ID, source="demo")
-        click.echo(f"Sync run queued: {ui_url}/runs/{run_id}")
-        instance = DagsterInstance.get()
-        status = wait_for_run(instance, run_id, timeout=1800)
-        click.echo(f"Run finished with status {status.value}\n")
-        click.echo(summarize_run(instance, run_id).table())
-        click.echo(
-            f"\nLook around: runs {ui_url}/runs, assets {ui_url}/assets, job {ui_url}/jobs/sync_demo"
-            f"\nSource DHIS2 {setup.source_url}, destination {setup.destination_url} (admin / district)."
-            "\nPress Ctrl-C to stop the demo."
-        )
-        while dev.poll() is None:
-            time.sleep(1)
+        with demo_setup.background(dev_command, setup.home / "dagster_dev.log", env) as dev, \
+                demo_setup.background(serve_command, setup.home / "dashboard.log", env) as dashboard:
+            demo_setup.wait_until_up(f"{ui_url}/server_info", dev, timeout=180)
+            demo_setup.wait_until_up(f"{dashboard_url}/api/auto-sync/dashboard-stats/", dashboard, timeout=60)
+            run_id = trigger_run(demo_setup.DEMO_CONFIG_ID, source="demo")
+            click.echo(f"Sync run queued: {ui_url}/runs/{run_id}")
+            click.echo(f"Live progress: {dashboard_url}/auto-sync/dashboard/")
+            instance = DagsterInstance.get()
+            status = wait_for_run(instance, run_id, timeout=1800)
+            click.echo(f"Run finished with status {status.value}\n")
+            click.echo(summarize_run(instance, run_id).table())
+            click.echo(
+                f"\nLook around: runs {ui_url}/runs, assets {ui_url}/assets, job {ui_url}/jobs/sync_demo,"
+                f"\ndashboard {dashboard_url}/auto-sync/dashboard/, logs {dashboard_url}/logs/auto-sync/"
+                f"\nSource DHIS2 {setup.source_url}, destination {setup.destination_url} (admin / district)."
+                "\nPress Ctrl-C to stop the demo."
+            )
+            while dev.poll() is None:
+                time.sleep(1)
     except KeyboardInterrupt:
         click.echo("\nStopping…")
-    finally:
-        dev.terminate()
-        try:
-            dev.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            dev.kill()
 
 
 @main.command()
@@ -336,6 +335,7 @@ def config_create(config_id, name, source, destination, automatic, resources, pr
         click.echo(f"Run it with `dhis-sync trigger {config_id}` or from the Dagster UI.")
 
 
-from dhis_sync_pipeline.progress.serve import serve_command  # noqa: E402
-
 main.add_command(serve_command, name="serve")
+
+if __name__ == "__main__":
+    main()

@@ -123,30 +123,31 @@ def _data_section(data_sets, org_units) -> str:
 
 
 @contextmanager
-def emulators(source_port: int, destination_port: int, log_dir: Path, seed: str = "generated") -> Iterator[None]:
-    """Start the source (seeded) and destination (empty) emulators; stop them on exit."""
-    processes = []
-    try:
-        for port, role_seed, role in ((source_port, seed, "source"), (destination_port, "empty", "destination")):
-            log = open(log_dir / f"emulator_{role}.log", "w", encoding="utf-8")  # noqa: SIM115
-            processes.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "dhis_sync_pipeline.emulator", "--port", str(port), "--seed", role_seed],
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-            )
-        for port, process in zip((source_port, destination_port), processes, strict=True):
-            wait_until_up(f"http://127.0.0.1:{port}/api/system/ping", process, timeout=120)
-        yield
-    finally:
-        for process in processes:
+def background(command: list[str], log_path: Path, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
+    """Run `command` in the background with its output in `log_path`; stop it on exit."""
+    with open(log_path, "w", encoding="utf-8") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+        try:
+            yield process
+        finally:
             process.terminate()
-        for process in processes:
             try:
-                process.wait(timeout=10)
+                process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+@contextmanager
+def emulators(source_port: int, destination_port: int, log_dir: Path, seed: str = "generated") -> Iterator[None]:
+    """Start the source (seeded) and destination (empty) emulators; stop them on exit."""
+    def command(port: int, role_seed: str) -> list[str]:
+        return [sys.executable, "-m", "dhis_sync_pipeline.emulator", "--port", str(port), "--seed", role_seed]
+
+    with background(command(source_port, seed), log_dir / "emulator_source.log") as source, \
+            background(command(destination_port, "empty"), log_dir / "emulator_destination.log") as destination:
+        for port, process in ((source_port, source), (destination_port, destination)):
+            wait_until_up(f"http://127.0.0.1:{port}/api/system/ping", process, timeout=120)
+        yield
 
 
 def wait_until_up(url: str, process: subprocess.Popen | None, timeout: float) -> None:
