@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from dhis_sync_pipeline.dhis2 import BasicAuth, DHIS2Client
 
-#: ../shared/dhis2_fixtures next to the repository (never copied into it).
-FIXTURES_DIR = Path(os.environ.get("DHIS2_FIXTURES", Path(__file__).resolve().parents[3] / "shared" / "dhis2_fixtures"))
-
 USERS = {"admin": "district"}
 DEFAULT_COMBO = {"id": "bjDvmb4bfuf"}
 ORG_UNIT = "ouRoot00001"
 DATA_SET = "dsMonthly01"
-
-
-@pytest.fixture(scope="session")
-def fixtures_dir() -> Path:
-    if not FIXTURES_DIR.is_dir():
-        pytest.skip(f"DHIS2 fixtures not found at {FIXTURES_DIR} (set DHIS2_FIXTURES)")
-    return FIXTURES_DIR
 
 
 def data_elements(count: int, prefix: str = "de") -> list[dict[str, Any]]:

@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 import pytest
 import requests
 
 from dhis_sync_pipeline.emulator import EmulatorServer
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = Path(os.environ.get("DHIS2_FIXTURES", REPO_ROOT.parent / "shared" / "dhis2_fixtures"))
 AUTH = ("admin", "district")
-
-
-@pytest.fixture(scope="session")
-def fixtures_dir() -> Path:
-    if not FIXTURES.is_dir():
-        pytest.skip(f"DHIS2 fixtures folder not found at {FIXTURES} (set DHIS2_FIXTURES)")
-    return FIXTURES
 
 
 @pytest.fixture(scope="session")
@@ -32,18 +22,9 @@ def load(fixtures_dir: Path) -> Callable[[str], dict]:
 
 
 @pytest.fixture
-def make_server() -> Iterator[Callable[..., EmulatorServer]]:
-    """Start emulators on demand; all are stopped at the end of the test."""
-    started: list[EmulatorServer] = []
-
-    def _make(**kwargs) -> EmulatorServer:
-        server = EmulatorServer(**kwargs).start()
-        started.append(server)
-        return server
-
-    yield _make
-    for server in started:
-        server.stop()
+def make_server(start_emulator) -> Callable[..., EmulatorServer]:
+    """Start emulators on demand (the suite's `start_emulator`); all stop after the test."""
+    return start_emulator
 
 
 @pytest.fixture
