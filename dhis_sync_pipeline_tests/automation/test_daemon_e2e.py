@@ -4,7 +4,6 @@ without anyone launching anything; `dhis-sync stop` then stops it."""
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -14,7 +13,7 @@ from click.testing import CliRunner
 from dagster import DagsterInstance
 
 from dhis_sync_pipeline.cli import main
-from dhis_sync_pipeline.demo import INSTANCE_YAML
+from dhis_sync_pipeline.demo import INSTANCE_YAML, background
 from dhis_sync_pipeline.launch import execute_in_process, workspace_file
 
 CHECK_INTERVAL = 60  # the smallest interval the configuration accepts
@@ -46,12 +45,8 @@ def test_daemon_keeps_destination_in_step_until_stopped(
     assert execute_in_process(sync_file, "e2e", instance)  # already in step before automation starts
 
     source.state.update_object("dataElements", "FRbgzTZ74Hh", {"name": "Changed while nobody watched"})
-    daemon_log = open(tmp_path / "daemon.log", "w")  # noqa: SIM115
-    daemon = subprocess.Popen(
-        [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", str(workspace_file(tmp_path))],
-        env=dict(os.environ), stdout=daemon_log, stderr=subprocess.STDOUT,
-    )
-    try:
+    daemon_command = [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", str(workspace_file(tmp_path))]
+    with background(daemon_command, tmp_path / "daemon.log", env=dict(os.environ)):
         wait_for(lambda: destination.state.get_object("dataElements", "FRbgzTZ74Hh")["name"]
                  == "Changed while nobody watched", 2 * CHECK_INTERVAL + 60, "the sensor's run to update the destination")
 
@@ -64,12 +59,5 @@ def test_daemon_keeps_destination_in_step_until_stopped(
         source.state.update_object("dataElements", "FRbgzTZ74Hh", {"name": "Changed after stop"})
         time.sleep(CHECK_INTERVAL + 15)
         assert destination.state.get_object("dataElements", "FRbgzTZ74Hh")["name"] == "Changed while nobody watched"
-    finally:
-        daemon.terminate()
-        try:
-            daemon.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            daemon.kill()
-        daemon_log.close()
     log = Path(tmp_path / "daemon.log").read_text()
     assert "district" not in log  # the password never reaches the daemon's output
