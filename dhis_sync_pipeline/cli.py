@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -44,6 +45,8 @@ def demo(once: bool, home: Path | None, ui_port: int, seed: str) -> None:
     Starts a source emulator seeded with generated data and an empty destination, then runs the
     `sync_demo` job: in the Dagster UI (default) or in this process (--once).
     """
+    # A plain `kill` must stop the emulators, Dagster and the dashboard too, as Ctrl-C does.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     home = (home or Path(os.environ.get("DAGSTER_HOME") or ".dagster_home")).resolve()
     home.mkdir(parents=True, exist_ok=True)
     source_port, destination_port = demo_setup.free_port(8081), demo_setup.free_port(8082)

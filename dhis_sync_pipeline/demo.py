@@ -9,6 +9,7 @@ from any directory.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -124,17 +125,22 @@ def _data_section(data_sets, org_units) -> str:
 
 @contextmanager
 def background(command: list[str], log_path: Path, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
-    """Run `command` in the background with its output in `log_path`; stop it on exit."""
+    """Run `command` in the background with its output in `log_path`; stop it on exit.
+
+    The process gets its own process group and is stopped with SIGINT, the Ctrl-C that `dagster
+    dev` and uvicorn shut down cleanly on; whatever is still alive after 30 s is killed, group and all.
+    """
     with open(log_path, "w", encoding="utf-8") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
         try:
             yield process
         finally:
-            process.terminate()
+            process.send_signal(signal.SIGINT)
             try:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                process.kill()
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
 
 
 @contextmanager

@@ -38,11 +38,11 @@ def main(argv: list[str] | None = None) -> None:
     print(f"DHIS2 {args.dhis2_version} emulator on {server.base_url} "
           f"(users: {', '.join(users)}); Ctrl+C stops it", flush=True)
     stopping = threading.Event()
+    # Handled explicitly: a parent may have started us with SIGINT ignored (background jobs).
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
     try:
         stopping.wait()
-    except KeyboardInterrupt:
-        pass
     finally:
         server.stop()
 
