@@ -73,6 +73,14 @@ class ImportResult:
     def has_errors(self) -> bool:
         return bool(self.errors) or self.status == "ERROR"
 
+    def rejections(self, object_type: str) -> list[ObjectError]:
+        """What DHIS2 rejected; a failed import that names no object still counts as one error,
+        or a malformed payload would pass for success."""
+        if self.errors or not self.has_errors:
+            return list(self.errors)
+        message = self.message or f"import failed with status {self.status}"
+        return [ObjectError(None, object_type, None, None, message)]
+
     @property
     def error_codes(self) -> list[str]:
         return sorted({error.error_code for error in self.errors if error.error_code})

@@ -95,7 +95,7 @@ def _metadata(outcome: DataSyncOutcome) -> dict[str, Any]:
         "since": format_watermark(outcome.since) if outcome.since else "first run",
         "window": window,
         "duration_seconds": round(outcome.duration_seconds, 3),
-        "objects_per_second": outcome.values_per_second,
+        "objects_per_second": outcome.per_second,
         "rejected_values": MetadataValue.md(_table(outcome.errors)),
         "rejected_values_json": MetadataValue.json([_json(e) for e in outcome.errors]),
     }
@@ -122,7 +122,7 @@ def _log(context: AssetExecutionContext, outcome: DataSyncOutcome) -> None:
     context.log.info(
         f"dataSet {outcome.data_set}: read {outcome.read} in {outcome.pages} pages, created {outcome.created}, "
         f"updated {outcome.updated}, deleted {outcome.deleted}, ignored {outcome.ignored}, errors {len(outcome.errors)}, "
-        f"registrations {outcome.registrations}, {outcome.values_per_second} values/s"
+        f"registrations {outcome.registrations}, {outcome.per_second} values/s"
     )
 
 

@@ -132,7 +132,7 @@ def _outcome_metadata(outcome: MetadataSyncOutcome, since: Any) -> dict[str, Any
         WATERMARK_KEY: format_watermark(outcome.watermark),
         "since": format_watermark(since) if since else "full sync",
         "duration_seconds": round(outcome.duration_seconds, 3),
-        "objects_per_second": outcome.objects_per_second,
+        "objects_per_second": outcome.per_second,
         "references_removed": MetadataValue.json(outcome.cleaned.summary()),
         "rejected_objects": MetadataValue.md(_error_table(outcome.errors)),
         "rejected_objects_json": MetadataValue.json([_error_json(e) for e in outcome.errors]),
@@ -160,7 +160,7 @@ def _log_errors(context: AssetExecutionContext, outcome: MetadataSyncOutcome) ->
     context.log.info(
         f"{outcome.collection}: read {outcome.read}, created {outcome.created}, updated {outcome.updated}, "
         f"deleted {outcome.deleted}, ignored {outcome.ignored}, errors {len(outcome.errors)} "
-        f"in {outcome.duration_seconds:.1f}s ({outcome.objects_per_second}/s); "
+        f"in {outcome.duration_seconds:.1f}s ({outcome.per_second}/s); "
         f"references removed: {json.dumps(outcome.cleaned.summary())}"
     )
 

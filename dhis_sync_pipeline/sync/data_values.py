@@ -14,7 +14,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -23,6 +23,7 @@ from dhis_sync_pipeline.config import DataSection, ImportOptions
 from dhis_sync_pipeline.dhis2 import DHIS2Client, ImportResult, ObjectError
 from dhis_sync_pipeline.dhis2.errors import DHIS2ResponseError
 from dhis_sync_pipeline.sync.metadata import format_watermark
+from dhis_sync_pipeline.sync.tally import ImportTally
 
 KEY = ["dataElement", "period", "orgUnit", "categoryOptionCombo", "attributeOptionCombo"]
 REQUIRED = ["dataElement", "period", "orgUnit"]
@@ -33,25 +34,14 @@ DEFAULT_COMBO = "HllvX50cXC0"
 ProgressCallback = Callable[[int, int, int], None]  # (processed, errors, total expected so far)
 
 
-@dataclass
-class DataSyncOutcome:
+@dataclass(kw_only=True)
+class DataSyncOutcome(ImportTally):
     data_set: str
     watermark: dt.datetime
     since: dt.datetime | None
     window: tuple[dt.date, dt.date] | None
-    read: int = 0
-    created: int = 0
-    updated: int = 0
-    deleted: int = 0
-    ignored: int = 0
     pages: int = 0
-    errors: list[ObjectError] = field(default_factory=list)
     registrations: int = 0
-    duration_seconds: float = 0.0
-
-    @property
-    def values_per_second(self) -> float:
-        return round(self.read / self.duration_seconds, 1) if self.duration_seconds > 0 else 0.0
 
 
 def export_params(data: DataSection, data_set: str, since: dt.datetime | None, window: tuple[dt.date, dt.date] | None) -> dict[str, Any]:
@@ -78,7 +68,7 @@ def sync_data_set(
     began = time.monotonic()
     server_now = source.system_info().server_date
     window = None if since is not None else data.window(server_now.date())
-    outcome = DataSyncOutcome(data_set, watermark=server_now, since=since, window=window)
+    outcome = DataSyncOutcome(data_set=data_set, watermark=server_now, since=since, window=window)
     report = progress or (lambda processed, errors, total: None)
     params = export_params(data, data_set, since, window)
 
@@ -182,7 +172,7 @@ def _post(destination: DHIS2Client, frame: pd.DataFrame, options: ImportOptions,
         skipAudit="false",
         async_=False,
     )
-    _count(result, outcome, strategy)
+    outcome.add_counts(result)
     outcome.errors.extend(_conflicts_with_keys(result, frame))
 
 
@@ -197,20 +187,10 @@ def _without_nulls(body: bytes, frame: pd.DataFrame) -> bytes:
     return json.dumps({"dataValues": records}, separators=(",", ":")).encode("utf-8")
 
 
-def _count(result: ImportResult, outcome: DataSyncOutcome, strategy: str) -> None:
-    outcome.created += result.created
-    outcome.updated += result.updated
-    outcome.deleted += result.deleted
-    outcome.ignored += result.ignored
-    if result.has_errors and not result.errors:
-        message = result.message or f"data value import ({strategy}) failed with status {result.status}"
-        outcome.errors.append(ObjectError(None, "DataValueSet", None, None, message))
-
-
 def _conflicts_with_keys(result: ImportResult, frame: pd.DataFrame) -> list[ObjectError]:
     """One error per rejected value, with the value's key, from the conflicts' row indexes."""
     errors: list[ObjectError] = []
-    for conflict in result.errors:
+    for conflict in result.rejections("DataValueSet"):
         rows = [i for i in conflict.indexes if 0 <= i < len(frame)]
         if not rows:
             errors.append(conflict)  # 2.36 and a few conflicts name no rows: keep as DHIS2 said it
@@ -242,9 +222,5 @@ def _sync_registrations(
         {"completeDataSetRegistrations": payload},
         params={"importStrategy": options.import_strategy, "idScheme": "UID"},
     )
-    for error in result.errors:
-        outcome.errors.append(error)
-    if result.has_errors and not result.errors:
-        outcome.errors.append(ObjectError(None, "CompleteDataSetRegistration", None, None,
-                                          result.message or f"registrations import failed: {result.status}"))
+    outcome.errors.extend(result.rejections("CompleteDataSetRegistration"))
     return len(payload)

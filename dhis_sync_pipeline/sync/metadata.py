@@ -15,46 +15,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dhis_sync_pipeline.config import ImportOptions, PageSizes
-from dhis_sync_pipeline.dhis2 import DHIS2Client, ImportResult, ObjectError
+from dhis_sync_pipeline.dhis2 import DHIS2Client, ImportResult
 from dhis_sync_pipeline.dhis2.metadata_types import METADATA_TYPES
 from dhis_sync_pipeline.sync.references import CleaningReport, DestinationDirectory, clean_object
+from dhis_sync_pipeline.sync.tally import ImportTally
 
 ProgressCallback = Callable[[int, int, int], None]  # (processed, errors, total expected)
 
 
-@dataclass
-class MetadataSyncOutcome:
+@dataclass(kw_only=True)
+class MetadataSyncOutcome(ImportTally):
     collection: str
     watermark: dt.datetime  # the source's clock when this sync started
     since: dt.datetime | None
-    read: int = 0
-    created: int = 0
-    updated: int = 0
-    deleted: int = 0
-    ignored: int = 0
-    errors: list[ObjectError] = field(default_factory=list)
     cleaned: CleaningReport = field(default_factory=CleaningReport)
-    duration_seconds: float = 0.0
-
-    @property
-    def moved(self) -> int:
-        return self.created + self.updated + self.deleted
-
-    @property
-    def objects_per_second(self) -> float:
-        return round(self.read / self.duration_seconds, 1) if self.duration_seconds > 0 else 0.0
 
     def add(self, result: ImportResult) -> None:
-        self.created += result.created
-        self.updated += result.updated
-        self.deleted += result.deleted
-        self.ignored += result.ignored
-        self.errors.extend(result.errors)
-        if result.has_errors and not result.errors:
-            # A failed import without per-object reports (e.g. a malformed payload) must still
-            # count as an error, or the run would report success.
-            message = result.message or f"import failed with status {result.status}"
-            self.errors.append(ObjectError(None, self.collection, None, None, message))
+        self.add_counts(result)
+        self.errors.extend(result.rejections(self.collection))
 
 
 def import_params(options: ImportOptions, strategy: str | None = None) -> dict[str, str]:
@@ -89,7 +67,7 @@ def sync_metadata_type(
 ) -> MetadataSyncOutcome:
     """Bring `collection` on the destination up to date with the source since `since`."""
     began = time.monotonic()
-    outcome = MetadataSyncOutcome(collection, watermark=source.system_info().server_date, since=since)
+    outcome = MetadataSyncOutcome(collection=collection, watermark=source.system_info().server_date, since=since)
     filters = [f"lastUpdated:ge:{format_watermark(since)}"] if since else []
     total = source.count(collection, filters=filters)
     report_progress = progress or (lambda processed, errors, expected: None)

@@ -370,3 +370,13 @@ def test_summary_and_error_str():
     result = parse_import_response(METADATA_ERRORS_REPORT, 200)
     assert result.summary() == "ERROR: created 0, updated 0, deleted 0, ignored 2, 3 error(s)"
     assert str(result.errors[0]).startswith("E5002 DataElement deUid000001 [categoryCombo]: Invalid reference")
+
+
+def test_a_failed_import_naming_no_object_still_counts_as_one_rejection():
+    body = {"httpStatus": "Conflict", "httpStatusCode": 409, "status": "ERROR",
+            "message": "No content to map due to end-of-input"}
+    [rejection] = parse_import_response(body, 409).rejections("DataValueSet")
+    assert rejection.object_type == "DataValueSet"
+    assert "No content to map" in rejection.message
+    ok = {"status": "OK", "stats": {"created": 1, "updated": 0, "deleted": 0, "ignored": 0, "total": 1}}
+    assert parse_import_response(ok, 200).rejections("DataElement") == []
