@@ -162,6 +162,8 @@ class PageSizes(_Strict):
     metadata_read: int = Field(default=500, ge=1, le=10_000)
     metadata_write: int = Field(default=1_000, ge=1, le=50_000)
     data_values: int = Field(default=10_000, ge=50, le=30_000)
+    # Rows one dataValueSets answer may hold before its slice is split (`limit`, never a page).
+    data_values_slice_cap: int = Field(default=200_000, ge=100, le=5_000_000)
 
 
 class StepRetries(_Strict):
@@ -553,3 +555,16 @@ def _with_line(problem: str, document: Any) -> str:
     for part in re.findall(r"[A-Za-z_]+|\[\d+\]", path):
         loc.append(int(part[1:-1]) if part.startswith("[") else part)
     return f"{path}{_line_of(tuple(loc), document)}: {message}"
+
+
+def describe_key(config_id: str, *loc: str | int, path: str | os.PathLike[str] | None = None) -> str:
+    """Where a configuration's setting is written, e.g. `sync_configurations[0].data.org_units[1]
+    (line 23) of dhis_sync.yaml`, for messages about a value the servers refused."""
+    file = Path(path) if path is not None else config_path()
+    try:
+        document = _read_yaml(file.read_text(encoding="utf-8"), file)
+        index = next(i for i, c in enumerate(document["sync_configurations"]) if c.get("id") == config_id)
+    except (OSError, ConfigError, KeyError, TypeError, StopIteration):
+        return f"{'.'.join(map(str, loc))} of configuration '{config_id}'"
+    full = ("sync_configurations", index, *loc)
+    return f"{_loc_path(full)}{_line_of(full, document)} of {file}"

@@ -21,7 +21,9 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import ijson
 import requests
+import urllib3
 from requests.auth import AuthBase
 
 from dhis_sync_pipeline.dhis2.auth import ApiTokenAuth, describe_auth
@@ -30,6 +32,7 @@ from dhis_sync_pipeline.dhis2.errors import (
     DHIS2ConnectionError,
     DHIS2HTTPError,
     DHIS2ResponseError,
+    DHIS2TruncatedBodyError,
 )
 from dhis_sync_pipeline.dhis2.import_result import ImportResult, is_import_report, parse_import_response
 from dhis_sync_pipeline.dhis2.query import chunked, format_datetime, in_filter, parse_datetime
@@ -176,6 +179,7 @@ class DHIS2Client:
         data: bytes | None = None,
         headers: Mapping[str, str] | None = None,
         report_statuses: frozenset[int] = frozenset(),
+        stream: bool = False,
     ) -> requests.Response:
         """One request (urllib3 retries underneath); returns a 2xx (or report) response."""
         url = self.url(path)
@@ -190,6 +194,7 @@ class DHIS2Client:
                 headers=dict(headers or {}),
                 timeout=self.timeout,
                 allow_redirects=False,
+                stream=stream,
             )
         except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
             logger.debug("%s %s -> truncated body after %.0f ms", method, api_path, _ms(started))
@@ -425,6 +430,27 @@ class DHIS2Client:
         """The raw `GET /api/dataValueSets` export (a dataValueSet with `dataValues`)."""
         body = self._get_json("dataValueSets", params)
         return body if isinstance(body, dict) else {"dataValues": []}
+
+    def stream_data_values(self, params: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+        """The rows of one `GET /api/dataValueSets` export, parsed as they arrive.
+
+        DHIS2 streams this answer row by row, so a 200 can end in truncated JSON: the rows read
+        so far are yielded, then `DHIS2TruncatedBodyError` says the answer was cut short (the
+        caller decides how to read it again). Memory stays flat whatever the answer holds.
+        """
+        response = self._send("GET", "dataValueSets", params=params, stream=True)
+        response.raw.decode_content = True  # gzip from the server or a proxy
+        try:
+            yield from ijson.items(response.raw, "dataValues.item", use_float=True)
+        except (ijson.JSONError, requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
+            raise DHIS2TruncatedBodyError(
+                f"{self._where()} cut short its answer to GET /api/dataValueSets "
+                f"({type(exc).__name__}: {str(exc)[:80]}); a proxy or the server may be timing out",
+                instance=self.name,
+                url=self.base_url,
+            ) from None
+        finally:
+            response.close()
 
     # ----------------------------------------------------------------------------------------
     # writing

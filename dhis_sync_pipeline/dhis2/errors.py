@@ -1,8 +1,11 @@
 """Errors raised by the DHIS2 client.
 
-Every error names the instance (the configured name, e.g. "source") so that a failed Dagster step
-says *which* server is at fault. Messages are written for DHIS2 administrators and never contain
-credentials: they are built from the instance name, the base URL and DHIS2's own answer only.
+Every message starts with the instance and its base URL, then says what happened, then how to
+fix it: "source (https://dhis2.example.org): GET /api/system/info answered 503 Service Unavailable
+after 6 attempts: <what the server said>. <fix>". That first sentence is what a failed Dagster step
+shows as its headline. Messages are written for DHIS2 administrators and never contain
+credentials: they are built from the instance name, the base URL and the server's answer, which
+the client scrubs of every form of the credentials it sent (`auth.scrub`).
 
 `retryable` tells the sync layer whether retrying the whole step later may help (a server that
 was down may come back; a wrong password will not fix itself).
@@ -50,6 +53,19 @@ class DHIS2ConnectionError(DHIS2Error):
     retryable = True
 
 
+class DHIS2TLSError(DHIS2ConnectionError):
+    """The TLS handshake failed, usually because the server's certificate cannot be verified.
+
+    Not retryable: a certificate does not become trusted by waiting.
+    """
+
+    retryable = False
+
+
+class DHIS2UnsupportedVersionError(DHIS2Error):
+    """The server runs a DHIS2 release older than `version.MIN_SUPPORTED`."""
+
+
 class DHIS2HTTPError(DHIS2Error):
     """The server answered with an HTTP error that is not an import report.
 
@@ -82,6 +98,10 @@ class DHIS2ResponseError(DHIS2Error):
     retryable = True
 
 
+class DHIS2TruncatedBodyError(DHIS2ResponseError):
+    """A streamed answer ended before its JSON did (the rows before the cut were readable)."""
+
+
 class DHIS2ImportTimeout(DHIS2Error):
     """An asynchronous import job did not finish within `task_timeout`.
 
@@ -111,4 +131,7 @@ __all__ = [
     "DHIS2HTTPError",
     "DHIS2ImportTimeout",
     "DHIS2ResponseError",
+    "DHIS2TLSError",
+    "DHIS2TruncatedBodyError",
+    "DHIS2UnsupportedVersionError",
 ]

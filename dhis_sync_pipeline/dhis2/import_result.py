@@ -16,6 +16,8 @@ status OK/SUCCESS with no rejected objects, so a WARNING never passes for succes
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -63,6 +65,8 @@ class ImportResult:
     errors: list[ObjectError] = field(default_factory=list)
     message: str | None = None
     raw: Any = None
+    #: Data-value imports from 2.39.2 / 2.40.1: the payload rows DHIS2 rejected (None: not told).
+    rejected_indexes: tuple[int, ...] | None = None
 
     @property
     def ok(self) -> bool:
@@ -254,7 +258,11 @@ def _from_import_summary(summary: Mapping[str, Any], status: str | None, message
     }
     errors = _conflict_errors(summary.get("conflicts"), summary.get("reference"))
     message = summary.get("description") or message
-    return _result(status, stats, errors, message, raw)
+    result = _result(status, stats, errors, message, raw)
+    indexes = summary.get("rejectedIndexes")
+    if isinstance(indexes, list):
+        result = dataclasses.replace(result, rejected_indexes=tuple(i for i in indexes if isinstance(i, int)))
+    return result
 
 
 def _from_import_summaries(summaries: Mapping[str, Any], status: str | None, message: str | None, raw: Any) -> ImportResult:

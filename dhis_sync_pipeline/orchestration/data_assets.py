@@ -61,6 +61,7 @@ def _build_one(config: SyncConfig, data_set: str) -> AssetsDefinition:
                     since=since,
                     options=config.import_options,
                     page_size=config.page_sizes.data_values,
+                    slice_cap=config.page_sizes.data_values_slice_cap,
                     progress=context.resources.sync_progress.reporter(
                         context, config_id=config.id, resource=data_set, kind="data"
                     ),
@@ -81,7 +82,7 @@ def _build_one(config: SyncConfig, data_set: str) -> AssetsDefinition:
 
 
 def _metadata(outcome: DataSyncOutcome) -> dict[str, Any]:
-    window = f"{outcome.window[0]} to {outcome.window[1]}" if outcome.window else "incremental"
+    slices = outcome.slices
     return {
         "read": outcome.read,
         "created": outcome.created,
@@ -89,11 +90,14 @@ def _metadata(outcome: DataSyncOutcome) -> dict[str, Any]:
         "deleted": outcome.deleted,
         "ignored": outcome.ignored,
         "errors": len(outcome.errors),
-        "pages": outcome.pages,
+        "chunks": outcome.chunks,
+        "export_requests": slices.requests,
+        "slice_splits": slices.splits,
+        "already_synced_in_overlap": outcome.already_synced,
         "registrations": outcome.registrations,
         WATERMARK_KEY: format_watermark(outcome.watermark),
         "since": format_watermark(outcome.since) if outcome.since else "first run",
-        "window": window,
+        "window": f"{outcome.window[0]} to {outcome.window[1]}",
         "duration_seconds": round(outcome.duration_seconds, 3),
         "objects_per_second": outcome.per_second,
         "rejected_values": MetadataValue.md(_table(outcome.errors)),
@@ -120,7 +124,8 @@ def _log(context: AssetExecutionContext, outcome: DataSyncOutcome) -> None:
     lines = [f"value rejected ({'/'.join(KEY)}): {_describe(e)}" for e in outcome.errors]
     log_rejections(context, lines, "rejected_values")
     context.log.info(
-        f"dataSet {outcome.data_set}: read {outcome.read} in {outcome.pages} pages, created {outcome.created}, "
+        f"dataSet {outcome.data_set}: read {outcome.read} values in {outcome.slices.requests} export requests "
+        f"({outcome.slices.splits} slices split), created {outcome.created}, "
         f"updated {outcome.updated}, deleted {outcome.deleted}, ignored {outcome.ignored}, errors {len(outcome.errors)}, "
         f"registrations {outcome.registrations}, {outcome.per_second} values/s"
     )

@@ -7,9 +7,9 @@ so dangling sharing references are handled once, not once per resource.
 
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetsDefinition, MetadataValue, asset
+from dagster import AssetExecutionContext, AssetsDefinition, Failure, MetadataValue, asset
 
-from dhis_sync_pipeline.config import SyncConfig
+from dhis_sync_pipeline.config import SyncConfig, describe_key
 from dhis_sync_pipeline.dhis2 import DHIS2Client
 from dhis_sync_pipeline.orchestration.failures import dhis2_failures
 from dhis_sync_pipeline.orchestration.keys import preflight_key
@@ -37,11 +37,21 @@ def build_preflight_asset(config: SyncConfig) -> AssetsDefinition:
             try:
                 source_info = source.system_info()
                 destination_info = destination.system_info()
-                directory = _destination_directory(destination)
+                missing = _missing_on_source(source, config)
+                directory = _destination_directory(destination) if not missing else None
             finally:
                 source.close()
                 destination.close()
 
+        if missing:
+            raise Failure(
+                description=(
+                    f"{len(missing)} configured object(s) do not exist on the source {config.source}; nothing "
+                    "was written. Fix the configuration:\n" + "\n".join(f"- {m}" for m in missing)
+                ),
+                allow_retries=False,
+            )
+        assert directory is not None
         drift = source_info.version.key[:2] != destination_info.version.key[:2]
         if drift:
             context.log.warning(
@@ -67,6 +77,21 @@ def build_preflight_asset(config: SyncConfig) -> AssetsDefinition:
         }
 
     return preflight
+
+
+def _missing_on_source(source: DHIS2Client, config: SyncConfig) -> list[str]:
+    """The configured dataSets and org unit roots the source does not have, each with its key and line."""
+    if config.data is None:
+        return []
+    problems = []
+    for setting, collection, what in (("data_sets", "dataSets", "dataSet"), ("org_units", "organisationUnits", "org unit")):
+        wanted = getattr(config.data, setting)
+        found = {obj["id"] for page in source.get_by_ids(collection, wanted, fields="id") for obj in page}
+        for index, uid in enumerate(wanted):
+            if uid not in found:
+                where = describe_key(config.id, "data", setting, index)
+                problems.append(f"{where}: {what} {uid} does not exist on {config.source} (or the sync user cannot see it)")
+    return problems
 
 
 def _destination_directory(destination: DHIS2Client) -> DestinationDirectory:

@@ -1,10 +1,17 @@
-"""Sync the aggregate data values of one dataSet, page by page.
+"""Sync the aggregate data values of one dataSet.
 
-First run: the configured window (startDate/endDate) under the orgUnit roots (children=true).
-Later runs: only values changed since the watermark (`lastUpdated`), deletions included
-(`includeDeleted=true`). Memory is bounded by one page: each page is read, checked and
-de-duplicated with pandas, posted (upserts, then deletions), and its ImportSummary read to the
-end; every conflict becomes one error carrying the value's full key.
+Scope: the dataSet's values under the configured org-unit roots in the data window. The first
+run reads the whole scope; later runs only what changed since the watermark (`lastUpdated`,
+deletions included with `includeDeleted=true`, so they are replayed as `"deleted": true` rows).
+The source is read in slices a server can answer (`data_slices.py`), each answer parsed as a
+stream; rows are prepared with pandas in chunks, and each chunk is posted while the next one is
+read. Every conflict becomes one error carrying the value's full key.
+
+Time zones: data-value timestamps are exported in UTC, but 2.36–2.42 compare the `lastUpdated`
+parameter as UTC text against the server-local column (SpringDataValueSetStore), so on a server
+west of UTC the window would start |offset| hours late. The request is moved back by the
+server's UTC offset and rows the previous run already saw (lastUpdated before the watermark) are
+dropped here, so nothing is missed and nothing is counted twice.
 """
 
 from __future__ import annotations
@@ -13,16 +20,17 @@ import datetime as dt
 import json
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
 from dhis_sync_pipeline.config import DataSection, ImportOptions
-from dhis_sync_pipeline.dhis2 import DHIS2Client, ImportResult, ObjectError
-from dhis_sync_pipeline.dhis2.errors import DHIS2ResponseError
+from dhis_sync_pipeline.dhis2 import DHIS2Client, DHIS2Version, ImportResult, ObjectError
+from dhis_sync_pipeline.sync.data_slices import SliceReader, SliceStats
 from dhis_sync_pipeline.sync.metadata import format_watermark
+from dhis_sync_pipeline.sync.read_ahead import read_ahead
+from dhis_sync_pipeline.sync.registrations import sync_registrations
 from dhis_sync_pipeline.sync.tally import ImportTally
 
 KEY = ["dataElement", "period", "orgUnit", "categoryOptionCombo", "attributeOptionCombo"]
@@ -30,6 +38,8 @@ REQUIRED = ["dataElement", "period", "orgUnit"]
 # Sent to the destination; created/lastUpdated are the destination's own business.
 CARRIED = [*KEY, "value", "storedBy", "comment", "followup"]
 DEFAULT_COMBO = "HllvX50cXC0"
+#: 2.43 compares `lastUpdated` correctly and validates per dataSet (DataExportStore, DataEntryService).
+CORRECT_LAST_UPDATED = DHIS2Version.parse("2.43")
 
 ProgressCallback = Callable[[int, int, int], None]  # (processed, errors, total expected so far)
 
@@ -39,18 +49,27 @@ class DataSyncOutcome(ImportTally):
     data_set: str
     watermark: dt.datetime
     since: dt.datetime | None
-    window: tuple[dt.date, dt.date] | None
-    pages: int = 0
+    window: tuple[dt.date, dt.date]
+    chunks: int = 0
+    already_synced: int = 0  # rows of the overlap the previous run had already sent
     registrations: int = 0
+    slices: SliceStats = field(default_factory=SliceStats)
 
 
-def export_params(data: DataSection, data_set: str, since: dt.datetime | None, window: tuple[dt.date, dt.date] | None) -> dict[str, Any]:
-    params: dict[str, Any] = {"dataSet": data_set, "orgUnit": list(data.org_units), "children": "true"}
+def source_utc_offset(zone: dt.tzinfo | None, *moments: dt.datetime) -> dt.timedelta:
+    """The largest |UTC offset| of the source's zone at the given (server-local) moments."""
+    if zone is None:
+        return dt.timedelta()
+    return max((abs(m.replace(tzinfo=zone).utcoffset() or dt.timedelta()) for m in moments), default=dt.timedelta())
+
+
+def export_scope(
+    data_set: str, window: tuple[dt.date, dt.date], since: dt.datetime | None, overlap: dt.timedelta
+) -> dict[str, Any]:
+    """The export parameters of a dataSet's scope, org units aside (the slices add them)."""
+    params: dict[str, Any] = {"dataSet": data_set, "startDate": window[0].isoformat(), "endDate": window[1].isoformat()}
     if since is not None:
-        params.update(lastUpdated=format_watermark(since), includeDeleted="true")
-    else:
-        assert window is not None
-        params.update(startDate=window[0].isoformat(), endDate=window[1].isoformat())
+        params.update(lastUpdated=format_watermark(since - overlap), includeDeleted="true")
     return params
 
 
@@ -63,83 +82,81 @@ def sync_data_set(
     since: dt.datetime | None,
     options: ImportOptions,
     page_size: int,
+    slice_cap: int,
     progress: ProgressCallback | None = None,
 ) -> DataSyncOutcome:
     began = time.monotonic()
-    server_now = source.system_info().server_date
-    window = None if since is not None else data.window(server_now.date())
+    info = source.system_info()
+    server_now = info.server_date
+    window = data.window(server_now.date())
     outcome = DataSyncOutcome(data_set=data_set, watermark=server_now, since=since, window=window)
     report = progress or (lambda processed, errors, total: None)
-    params = export_params(data, data_set, since, window)
 
-    for count, frame, invalid in _prepared_pages(source, params, page_size):
-        outcome.pages += 1
-        outcome.read += count
+    overlap = dt.timedelta()
+    if since is not None and info.version < CORRECT_LAST_UPDATED:
+        overlap = source_utc_offset(info.tzinfo, since, server_now)
+    since_utc = since.replace(tzinfo=info.tzinfo or dt.UTC).astimezone(dt.UTC) if since is not None else None
+    send_data_set = destination.system_info().version >= CORRECT_LAST_UPDATED  # 2.43 needs it (E8002)
+
+    reader = SliceReader(
+        source.stream_data_values,
+        lambda uid: _children(source, uid),
+        export_scope(data_set, window, since, overlap),
+        slice_cap,
+        describe=f"dataSet {data_set}",
+    )
+    outcome.slices = reader.stats
+    changed_periods: set[str] = set()
+    chunks = _prepared_chunks(reader.rows(data.org_units), page_size, since_utc)
+    for count, frame, invalid, overlapped in read_ahead(chunks, name="dhis2-next-chunk"):
+        outcome.chunks += 1
+        outcome.read += count - overlapped
+        outcome.already_synced += overlapped
         outcome.errors.extend(invalid)
-        upserts = frame[~frame["deleted"]] if "deleted" in frame else frame
-        deletions = frame[frame["deleted"]] if "deleted" in frame else frame.iloc[0:0]
+        if not len(frame):
+            continue
+        changed_periods.update(frame["period"].unique())
+        deleted = frame["deleted"] if "deleted" in frame else pd.Series(False, index=frame.index)
+        upserts, deletions = frame[~deleted], frame[deleted]
         if len(upserts):
-            _post(destination, upserts, options, options.import_strategy, outcome)
+            _post(destination, upserts, data_set if send_data_set else None, options, options.import_strategy, outcome)
         if len(deletions) and options.import_strategy != "CREATE":
-            _post(destination, deletions, options, "DELETE", outcome)
-        expected = outcome.read + (page_size if count == page_size else 0)
-        report(outcome.read, len(outcome.errors), expected)
+            _post(destination, deletions, data_set if send_data_set else None, options, "DELETE", outcome)
+        report(outcome.read, len(outcome.errors), outcome.read + (page_size if count == page_size else 0))
 
     if data.complete_registrations:
-        outcome.registrations = _sync_registrations(source, destination, params, options, outcome)
+        outcome.registrations, errors = sync_registrations(
+            source, destination, data, data_set, window=window, since=since, changed_periods=changed_periods,
+            options=options,
+        )
+        outcome.errors.extend(errors)
     outcome.duration_seconds = time.monotonic() - began
     return outcome
 
 
-PreparedPage = tuple[int, pd.DataFrame, list[ObjectError]]  # (values read, frame, invalid values)
+def _children(source: DHIS2Client, uid: str) -> list[str]:
+    pages = source.iter_pages("organisationUnits", fields="id", filters=[f"parent.id:eq:{uid}"], page_size=1000)
+    return [unit["id"] for page in pages for unit in page]
 
 
-def _prepared_pages(source: DHIS2Client, params: dict[str, Any], page_size: int) -> Iterator[PreparedPage]:
-    """The export's pages in order, each read and prepared one page ahead.
-
-    The next page is fetched, decoded and prepared in a background thread while the caller
-    posts the current one, so the source's export and the destination's import overlap instead
-    of taking turns; at most two pages are in memory. Only that thread uses the source client
-    meanwhile.
-    """
-
-    def fetch(offset: int) -> PreparedPage | None:
-        body = source.get_data_values({**params, "limit": page_size, "offset": offset})
-        values = body.get("dataValues") or []
-        return (len(values), *_prepare(values)) if values else None
-
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dhis2-next-page")
-    try:
-        offset = 0
-        previous_first: tuple | None = None
-        pending = pool.submit(fetch, offset)
-        while True:
-            page = pending.result()
-            if page is None or page[0] < page_size:
-                if page is not None:
-                    yield page
-                return
-            first = tuple(page[1].iloc[0][KEY]) if len(page[1]) else None
-            if first is not None and first == previous_first:
-                # A server that ignores `offset` would hand out its first page forever.
-                raise DHIS2ResponseError(
-                    f"{source.name} returned the same page of data values for offset {offset} as for the "
-                    "page before: it does not page dataValueSets with limit/offset. Raise "
-                    "page_sizes.data_values (up to 30000) or narrow the data window.",
-                    instance=source.name,
-                    url=source.base_url,
-                )
-            previous_first = first
-            offset += page_size
-            pending = pool.submit(fetch, offset)
-            yield page
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+PreparedChunk = tuple[int, pd.DataFrame, list[ObjectError], int]  # (rows read, frame, invalid, already synced)
 
 
-def _prepare(page: list[dict[str, Any]]) -> tuple[pd.DataFrame, list[ObjectError]]:
-    """Fill default combos, drop duplicate keys (last wins) and set aside incomplete values."""
-    frame = pd.DataFrame.from_records(page)
+def _prepared_chunks(rows: Iterator[dict[str, Any]], size: int, since_utc: dt.datetime | None) -> Iterator[PreparedChunk]:
+    chunk: list[dict[str, Any]] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size:
+            yield _prepare(chunk, since_utc)
+            chunk = []
+    if chunk:
+        yield _prepare(chunk, since_utc)
+
+
+def _prepare(rows: list[dict[str, Any]], since_utc: dt.datetime | None) -> PreparedChunk:
+    """Fill default combos, drop what the last run already sent, set aside incomplete values and
+    drop duplicate keys (last wins)."""
+    frame = pd.DataFrame.from_records(rows)
     for column in ("categoryOptionCombo", "attributeOptionCombo"):
         if column not in frame:
             frame[column] = DEFAULT_COMBO
@@ -147,6 +164,12 @@ def _prepare(page: list[dict[str, Any]]) -> tuple[pd.DataFrame, list[ObjectError
     for column in REQUIRED:
         if column not in frame:
             frame[column] = None
+    overlapped = 0
+    if since_utc is not None and "lastUpdated" in frame:
+        changed = pd.to_datetime(frame["lastUpdated"], utc=True, format="ISO8601", errors="coerce")
+        old = changed < pd.Timestamp(since_utc)  # unparseable stays (NaT compares False)
+        overlapped = int(old.sum())
+        frame = frame[~old]
     missing = frame[REQUIRED].isna().any(axis=1)
     errors = [
         ObjectError(None, "DataValue", None, ", ".join(c for c in REQUIRED if pd.isna(row[c])),
@@ -158,12 +181,20 @@ def _prepare(page: list[dict[str, Any]]) -> tuple[pd.DataFrame, list[ObjectError
     if "deleted" in frame:
         frame["deleted"] = frame["deleted"].fillna(False).astype(bool)
     frame = frame.drop_duplicates(subset=KEY, keep="last").reset_index(drop=True)
-    return frame, errors
+    return len(rows), frame, errors, overlapped
 
 
-def _post(destination: DHIS2Client, frame: pd.DataFrame, options: ImportOptions, strategy: str, outcome: DataSyncOutcome) -> None:
+def _post(
+    destination: DHIS2Client,
+    frame: pd.DataFrame,
+    data_set: str | None,
+    options: ImportOptions,
+    strategy: str,
+    outcome: DataSyncOutcome,
+) -> None:
     columns = [c for c in CARRIED if c in frame.columns]
-    body = b'{"dataValues":' + frame[columns].to_json(orient="records").encode("utf-8") + b"}"
+    head = b'{"dataSet":' + json.dumps(data_set).encode() + b"," if data_set else b"{"
+    body = head + b'"dataValues":' + frame[columns].to_json(orient="records").encode("utf-8") + b"}"
     result = destination.post_data_values(
         _without_nulls(body, frame[columns]),
         importStrategy=strategy,
@@ -173,7 +204,7 @@ def _post(destination: DHIS2Client, frame: pd.DataFrame, options: ImportOptions,
         async_=False,
     )
     outcome.add_counts(result)
-    outcome.errors.extend(_conflicts_with_keys(result, frame))
+    outcome.errors.extend(rejected_values(result, frame))
 
 
 def _without_nulls(body: bytes, frame: pd.DataFrame) -> bytes:
@@ -183,44 +214,43 @@ def _without_nulls(body: bytes, frame: pd.DataFrame) -> bytes:
     # merely contains `:null` only costs the slower, still exact, path below).
     if b":null" not in body or not frame.isna().to_numpy().any():
         return body
-    records = [{k: v for k, v in record.items() if v is not None} for record in json.loads(body)["dataValues"]]
-    return json.dumps({"dataValues": records}, separators=(",", ":")).encode("utf-8")
+    document = json.loads(body)
+    document["dataValues"] = [{k: v for k, v in record.items() if v is not None} for record in document["dataValues"]]
+    return json.dumps(document, separators=(",", ":")).encode("utf-8")
 
 
-def _conflicts_with_keys(result: ImportResult, frame: pd.DataFrame) -> list[ObjectError]:
-    """One error per rejected value, with the value's key, from the conflicts' row indexes."""
+def rejected_values(result: ImportResult, frame: pd.DataFrame) -> list[ObjectError]:
+    """One error per rejected value, with the value's key.
+
+    Judged by status, conflicts and rejected indexes, never by counts: a conflict names its
+    rows by index (2.37+); an ERROR that wrote nothing rejected every row it did not name (2.43
+    rejects a whole dataSet group at once, with conflicts that name no row).
+    """
+    conflicts = result.rejections("DataValueSet")
     errors: list[ObjectError] = []
-    for conflict in result.rejections("DataValueSet"):
+    named: set[int] = set()
+    unplaced: list[ObjectError] = []
+    for conflict in conflicts:
         rows = [i for i in conflict.indexes if 0 <= i < len(frame)]
         if not rows:
-            errors.append(conflict)  # 2.36 and a few conflicts name no rows: keep as DHIS2 said it
+            unplaced.append(conflict)
             continue
         for index in rows:
-            errors.append(
-                ObjectError(conflict.uid, conflict.object_type, conflict.error_code, conflict.property,
-                            conflict.message, (index,), _key(frame.iloc[index]))
-            )
+            named.add(index)
+            errors.append(_value_error(conflict, index, frame))
+    whole = result.status == "ERROR" and result.created + result.updated + result.deleted == 0
+    if whole and unplaced:
+        cause = unplaced[0]
+        errors.extend(_value_error(cause, i, frame) for i in range(len(frame)) if i not in named)
+    else:
+        errors.extend(unplaced)  # 2.36 names no rows: keep the conflict as DHIS2 said it
     return errors
+
+
+def _value_error(conflict: ObjectError, index: int, frame: pd.DataFrame) -> ObjectError:
+    return ObjectError(conflict.uid, conflict.object_type, conflict.error_code, conflict.property,
+                       conflict.message, (index,), _key(frame.iloc[index]))
 
 
 def _key(row: pd.Series) -> dict[str, str]:
     return {column: str(row[column]) for column in KEY if column in row and not pd.isna(row[column])}
-
-
-def _sync_registrations(
-    source: DHIS2Client, destination: DHIS2Client, params: dict[str, Any], options: ImportOptions, outcome: DataSyncOutcome
-) -> int:
-    """Complete data set registrations follow their values."""
-    query = {k: v for k, v in params.items() if k != "includeDeleted"}
-    body = source.get("completeDataSetRegistrations", params=query) or {}
-    registrations = body.get("completeDataSetRegistrations") or []
-    if not registrations or options.dry_run:
-        return 0
-    payload = [{k: v for k, v in r.items() if k not in ("lastUpdated", "created", "lastUpdatedBy")} for r in registrations]
-    result = destination.post_import(
-        "completeDataSetRegistrations",
-        {"completeDataSetRegistrations": payload},
-        params={"importStrategy": options.import_strategy, "idScheme": "UID"},
-    )
-    outcome.errors.extend(result.rejections("CompleteDataSetRegistration"))
-    return len(payload)

@@ -1,0 +1,146 @@
+"""Reading one dataSet's values in slices a DHIS2 server can answer.
+
+`GET /api/dataValueSets` cannot be paged: 2.36–2.42 have no `offset` and no ORDER BY, so `limit`
+cuts an arbitrary subset, and 2.43's `offset` orders by (period, created, dataElement), which is
+not a total order (SpringDataValueSetStore). So the scope is read as slices, each asked with
+`limit=cap` only to detect "too big": an answer that reaches the cap is split into smaller slices
+that are read again. Rows already handed out from a too-big or cut-short answer are remembered
+by fingerprint, so the smaller slices skip them and nothing is posted twice.
+
+Slices are split by org-unit subtree, never by period: `startDate`/`endDate` select the periods
+*contained* in the window (SpringDataValueSetStore: `pe.startdate >= start and pe.enddate <=
+end`), so cutting a window in two would silently drop the values of longer periods straddling
+the cut (a quarterly value of a data element the dataSet shares with a quarterly dataSet).
+Subtrees partition the values exactly. A single org unit whose own values reach the cap cannot
+be split further: that is an error telling the user to raise the cap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from dhis_sync_pipeline.dhis2.errors import DHIS2Error, DHIS2TruncatedBodyError
+
+#: Org units per request: 100 UIDs keep the URL near 2 KB, far below DHIS2's ~8 KB limit.
+ORG_UNITS_PER_SLICE = 100
+#: How many times one slice is read again after its answer was cut short.
+TRUNCATION_ATTEMPTS = 3
+_FINGERPRINT_FIELDS = (
+    "dataElement", "period", "orgUnit", "categoryOptionCombo", "attributeOptionCombo",
+    "value", "comment", "followup", "deleted", "lastUpdated",
+)
+
+
+class SliceTooBigError(DHIS2Error):
+    """One org unit alone holds at least `cap` values of the dataSet in scope."""
+
+
+@dataclass(frozen=True)
+class Slice:
+    """Some org units, each with its descendants (`children`) or alone."""
+
+    org_units: tuple[str, ...]
+    children: bool
+
+    def params(self) -> dict[str, Any]:
+        return {"orgUnit": list(self.org_units), "children": "true" if self.children else "false"}
+
+    def __str__(self) -> str:
+        names = ",".join(self.org_units[:3]) + (f",… ({len(self.org_units)} org units)" if len(self.org_units) > 3 else "")
+        return f"{names}{' and descendants' if self.children else ''}"
+
+
+def batches(org_units: Iterable[str], children: bool) -> list[Slice]:
+    units = list(dict.fromkeys(org_units))
+    return [
+        Slice(tuple(units[i : i + ORG_UNITS_PER_SLICE]), children)
+        for i in range(0, len(units), ORG_UNITS_PER_SLICE)
+    ]
+
+
+def fingerprint(row: Mapping[str, Any]) -> int:
+    return hash(tuple(row.get(name) for name in _FINGERPRINT_FIELDS))
+
+
+@dataclass
+class _Work:
+    slice: Slice
+    seen: frozenset[int]  # rows handed out by an earlier, too-big or cut-short, answer
+    attempt: int = 1
+
+
+@dataclass
+class SliceStats:
+    requests: int = 0
+    splits: int = 0
+    rows_answered: int = 0  # as the server sent them, skipped repeats included
+    rows_skipped: int = 0
+    truncations: int = 0
+
+
+class SliceReader:
+    """Hands out every row of a scope once, reading it slice by slice.
+
+    `fetch(params)` streams the rows of one export request; `children_of(uid)` lists an org
+    unit's children; `scope` holds the other export parameters (dataSet, time selection, …).
+    """
+
+    def __init__(
+        self,
+        fetch: Callable[[dict[str, Any]], Iterator[dict[str, Any]]],
+        children_of: Callable[[str], list[str]],
+        scope: Mapping[str, Any],
+        cap: int,
+        *,
+        describe: str = "the dataSet",
+    ) -> None:
+        self.fetch = fetch
+        self.children_of = children_of
+        self.scope = dict(scope)
+        self.cap = cap
+        self.describe = describe
+        self.stats = SliceStats()
+
+    def rows(self, roots: Iterable[str]) -> Iterator[dict[str, Any]]:
+        stack = [_Work(s, frozenset()) for s in reversed(batches(roots, children=True))]
+        while stack:
+            work = stack.pop()
+            own: set[int] = set()
+            answered = 0
+            self.stats.requests += 1
+            try:
+                for row in self.fetch({**self.scope, **work.slice.params(), "limit": self.cap}):
+                    answered += 1
+                    mark = fingerprint(row)
+                    if mark in work.seen or mark in own:
+                        self.stats.rows_skipped += 1
+                        continue
+                    own.add(mark)
+                    yield row
+            except DHIS2TruncatedBodyError:
+                self.stats.rows_answered += answered
+                self.stats.truncations += 1
+                if work.attempt >= TRUNCATION_ATTEMPTS:
+                    raise
+                stack.append(_Work(work.slice, work.seen | own, work.attempt + 1))
+                continue
+            self.stats.rows_answered += answered
+            if answered >= self.cap:
+                self.stats.splits += 1
+                seen = work.seen | own
+                stack.extend(_Work(s, seen) for s in reversed(self._split(work.slice)))
+
+    def _split(self, whole: Slice) -> list[Slice]:
+        units = whole.org_units
+        if len(units) > 1:
+            half = len(units) // 2
+            return [Slice(units[:half], whole.children), Slice(units[half:], whole.children)]
+        if whole.children:
+            return [Slice(units, False), *batches(self.children_of(units[0]), children=True)]
+        raise SliceTooBigError(
+            f"org unit {units[0]} alone holds at least {self.cap} values of {self.describe} in scope, "
+            "more than one export answer may hold (page_sizes.data_values_slice_cap); raise "
+            "page_sizes.data_values_slice_cap, or narrow the data window"
+        )
