@@ -2,12 +2,29 @@
 
 Both are `requests.auth.AuthBase` objects so the session attaches them to every request, and both
 keep the secret out of `repr`/`str` because reprs end up in logs, Dagster's UI and tracebacks.
+They also know every form in which their secret travels (`secrets()`), so `scrub` can remove it
+from whatever a server echoes back before that text reaches an error message or a log.
 """
 
 from __future__ import annotations
 
+import base64
+from urllib.parse import quote
+
 import requests
 from requests.auth import AuthBase, _basic_auth_str
+
+#: What a secret is replaced with in text kept from a server.
+MASK = "***"
+
+
+def _encodings(secret: str) -> set[str]:
+    """A secret as sent, percent-encoded (echoed URLs) and base64-encoded (standard and URL-safe)."""
+    raw = secret.encode("utf-8")
+    forms = {secret, quote(secret, safe=""), quote(secret)}
+    for encoded in (base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()):
+        forms.update({encoded, encoded.rstrip("=")})
+    return forms
 
 
 class BasicAuth(AuthBase):
@@ -40,6 +57,12 @@ class BasicAuth(AuthBase):
         """How these credentials are named in error messages (never the secret)."""
         return f"user {self.username!r} (Basic auth)"
 
+    def secrets(self) -> set[str]:
+        """The password, the username:password pair and the header's base64, in every form sent."""
+        if not self._password:
+            return set()
+        return _encodings(f"{self.username}:{self._password}") | _encodings(self._password)
+
 
 class ApiTokenAuth(AuthBase):
     """A DHIS2 personal access token, sent as `Authorization: ApiToken <token>`."""
@@ -65,6 +88,9 @@ class ApiTokenAuth(AuthBase):
     def describe(self) -> str:
         return "a personal access token"
 
+    def secrets(self) -> set[str]:
+        return _encodings(self._token) if self._token else set()
+
 
 def describe_auth(auth: AuthBase | None) -> str:
     """Name the credentials in use for an error message, without revealing them."""
@@ -72,3 +98,16 @@ def describe_auth(auth: AuthBase | None) -> str:
         return "no credentials"
     describe = getattr(auth, "describe", None)
     return describe() if callable(describe) else type(auth).__name__
+
+
+def scrub(text: str, auth: AuthBase | None) -> str:
+    """`text` with every form of the credentials `auth` sends replaced by ***.
+
+    Longest first, so the base64 of "user:password" goes whole rather than leaving a tail.
+    """
+    secrets = getattr(auth, "secrets", None)
+    if not text or not callable(secrets):
+        return text
+    for secret in sorted(secrets(), key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    return text

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone, tzinfo
 from email.utils import parsedate_to_datetime
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -26,19 +27,23 @@ import requests
 import urllib3
 from requests.auth import AuthBase
 
-from dhis_sync_pipeline.dhis2.auth import ApiTokenAuth, describe_auth
+from dhis_sync_pipeline.dhis2.auth import ApiTokenAuth, describe_auth, scrub
+from dhis_sync_pipeline.dhis2.diagnosis import body_excerpt, is_web_message, transport_problem
 from dhis_sync_pipeline.dhis2.errors import (
     DHIS2AuthenticationError,
     DHIS2ConnectionError,
+    DHIS2Error,
     DHIS2HTTPError,
     DHIS2ResponseError,
+    DHIS2TLSError,
+    DHIS2UnsupportedVersionError,
     DHIS2TruncatedBodyError,
 )
 from dhis_sync_pipeline.dhis2.import_result import ImportResult, is_import_report, parse_import_response
 from dhis_sync_pipeline.dhis2.query import chunked, format_datetime, in_filter, parse_datetime
-from dhis_sync_pipeline.dhis2.session import build_session
+from dhis_sync_pipeline.dhis2.session import attempts, build_session
 from dhis_sync_pipeline.dhis2.tasks import Job, wait_for_job
-from dhis_sync_pipeline.dhis2.version import DHIS2Version
+from dhis_sync_pipeline.dhis2.version import MIN_SUPPORTED, DHIS2Version, is_supported
 
 logger = logging.getLogger(__name__)
 
@@ -168,7 +173,15 @@ class DHIS2Client:
         return f"{self.base_url}/api/{path}"
 
     def _where(self) -> str:
-        return f"instance {self.name} ({self.base_url})"
+        """How every error message starts: "source (https://dhis2.example.org)"."""
+        return f"{self.name} ({self.base_url})"
+
+    def _error(self, cls: type[DHIS2Error], message: str, **fields: Any) -> Any:
+        """Every error about a server's answer is built here: the one place where text kept
+        from a server (bodies, DHIS2's message, echoed URLs) is scrubbed of our credentials."""
+        if isinstance(fields.get("dhis2_message"), str):
+            fields["dhis2_message"] = scrub(fields["dhis2_message"], self.auth)
+        return cls(scrub(message, self.auth), instance=self.name, url=self.base_url, **fields)
 
     def _send(
         self,
@@ -200,14 +213,13 @@ class DHIS2Client:
             logger.debug("%s %s -> truncated body after %.0f ms", method, api_path, _ms(started))
             raise _BadBody(f"the body was cut short ({type(exc).__name__})") from None
         except requests.exceptions.RequestException as exc:
-            logger.debug("%s %s -> %s after %.0f ms", method, api_path, type(exc).__name__, _ms(started))
-            raise DHIS2ConnectionError(
-                f"cannot reach {self._where()}: {method} {api_path} failed after "
-                f"{self.max_retries} retries ({_reason(exc)}). Check that the server is running, "
-                "that the base URL (scheme, host, port, context path) is right and that this "
-                "machine can reach it (firewall, proxy, DNS, TLS certificate).",
-                instance=self.name,
-                url=self.base_url,
+            logger.debug("%s %s -> %s after %.0f ms", method, api_path, scrub(_reason(exc), self.auth), _ms(started))
+            problem = transport_problem(exc, url, *self.timeout)
+            tries = attempts(exc) or 1
+            where = f"{method} {api_path}" + (f", {tries} attempts" if tries > 1 else "")
+            raise self._error(
+                DHIS2TLSError if problem.tls else DHIS2ConnectionError,
+                f"{self._where()}: {problem.what} ({where}). {problem.fix}",
             ) from None
         logger.debug("%s %s -> %s in %.0f ms", method, api_path, response.status_code, _ms(started))
         retries = getattr(response.raw, "retries", None)
@@ -228,59 +240,73 @@ class DHIS2Client:
         if status in REDIRECT_STATUSES:
             location = response.headers.get("Location", "")
             if "login" in location.lower() or self.auth is None:
-                raise self._auth_error(f"the server redirected {method} {api_path} to its login page")
-            raise DHIS2HTTPError(
-                f"{method} {api_path} on {self._where()} was redirected (HTTP {status}) to "
-                f"{location}; set the instance's base URL to the address the server redirects to.",
-                status_code=status, instance=self.name, url=self.base_url,
+                raise self._auth_error(f"the server redirected {method} {api_path} to its login page ({location})")
+            raise self._error(
+                DHIS2HTTPError,
+                f"{self._where()}: {method} {api_path} was redirected (HTTP {status}) to {location}. "
+                "Set the instance's base_url to the address the server redirects to.",
+                status_code=status,
             )
-        dhis2_message = body.get("message") if isinstance(body, dict) else None
+        said = body_excerpt(body, "" if body is not None else response.text, response.headers.get("Content-Type", ""))
         error_code = body.get("errorCode") if isinstance(body, dict) else None
+        tries = _attempts(response)
+        phrase = response.reason or _phrase(status)
+        answered = f"{method} {api_path} answered {status} {phrase}".rstrip()
+        answered += f" after {tries} attempts" if tries > 1 else ""
+        answered += f": {said}" if said and said.lower() != phrase.lower() else ""
+        answered += f" [{error_code}]" if error_code else ""
         if status == 401:
-            raise self._auth_error(f"the server answered 401 Unauthorized ({dhis2_message or 'no detail'})")
-        if status == 400 and isinstance(self.auth, ApiTokenAuth) and "token" in str(dhis2_message).lower():
-            raise self._auth_error(f"the server rejected the API token: {dhis2_message}")
+            raise self._auth_error(answered)
+        if (status == 400 and isinstance(self.auth, ApiTokenAuth)
+                and any(word in said.lower() for word in ("token", "checksum"))):
+            # DHIS2 2.41+ (ApiTokenResolver) answers 400 to a token of the wrong form or checksum.
+            raise self._auth_error(f"{answered} (the token is malformed: copy the whole d2p_… token again)")
         if status in report_statuses and is_import_report(body):
             return
-        if dhis2_message is None and not isinstance(body, dict):
-            text = response.text.strip()
-            dhis2_message = text[:200] if text and not text.startswith("<") else None
-        detail = f" [{error_code}]" if error_code else ""
-        detail += f": {dhis2_message}" if dhis2_message else ""
-        hint = ""
-        if status in (429, 502, 503, 504):
-            hint = f" (still failing after {self.max_retries} retries; the server is overloaded or restarting)"
-        elif status == 403:
-            hint = " (the user lacks the authority or sharing access for this)"
-        raise DHIS2HTTPError(
-            f"{method} {api_path} on {self._where()} failed: HTTP {status} {response.reason or ''}"
-            f"{detail}{hint}".replace("  ", " "),
+        raise self._error(
+            DHIS2HTTPError,
+            f"{self._where()}: {answered}. {self._hint(status, api_path, body, response)}".rstrip(),
             status_code=status,
             error_code=error_code,
-            dhis2_message=dhis2_message,
-            instance=self.name,
-            url=self.base_url,
+            dhis2_message=said or None,
         )
+
+    def _hint(self, status: int, api_path: str, body: Any, response: requests.Response) -> str:
+        """What to do about an HTTP error, when something can be said."""
+        if status == 404 and (api_path.endswith("/system/info") or not is_web_message(body)):
+            root = urlunsplit(urlsplit(self.base_url)[:2] + ("/dhis", "", ""))
+            return (f"Is base_url right? DHIS2 may be served under a context path such as {root} "
+                    "(base_url is the address DHIS2 opens at in a browser, without /api).")
+        if status == 403:
+            return ("The user lacks the authority or sharing access for this: give it a role with "
+                    "that authority (a superuser role is simplest).")
+        if status == 414:
+            return (f"The request URL ({len(response.request.url or '')} characters) is longer than the "
+                    "server or a proxy in front of it accepts: raise the proxy's limit (nginx: "
+                    "large_client_header_buffers) or use smaller page sizes.")
+        if status == 429:
+            return "The server is rate limiting this client; try again later or lower the sync's frequency."
+        if status in (502, 503, 504):
+            return "The server (or the proxy in front of it) is overloaded or restarting; try again later."
+        if status >= 500:
+            return "DHIS2 failed on this request; the server's log has the details."
+        return ""
 
     def _auth_error(self, what: str) -> DHIS2AuthenticationError:
         if self.auth is None:
-            fix = "no credentials are configured: set a username and password or an API token"
+            fix = "No credentials are configured: set a username and password or an API token."
         elif isinstance(self.auth, ApiTokenAuth):
             fix = (
-                "check the personal access token configured for this instance (its environment "
+                "Check the personal access token configured for this instance (its environment "
                 "variable): has it expired or been revoked, or is it restricted to other IP "
                 "addresses, HTTP methods or referrers?"
             )
         else:
             fix = (
-                f"check the password of {describe_auth(self.auth)} configured for this instance "
-                "(its environment variable), and that the account is enabled and not locked"
+                f"Check the password of {describe_auth(self.auth)} configured for this instance "
+                "(its environment variable), and that the account is enabled and not locked."
             )
-        return DHIS2AuthenticationError(
-            f"authentication failed for instance {self.name} ({self.base_url}): {what}; {fix}",
-            instance=self.name,
-            url=self.base_url,
-        )
+        return self._error(DHIS2AuthenticationError, f"{self._where()}: authentication failed: {what}. {fix}")
 
     def _get(self, path: str, params: Mapping[str, Any] | None = None) -> tuple[requests.Response, Any]:
         """GET and decode; a truncated or malformed body is fetched again a few times.
@@ -297,12 +323,11 @@ class DHIS2Client:
                 if attempt < self.body_retries:
                     logger.warning("GET %s on instance %s: %s; fetching again", path, self.name, problem)
                     time.sleep(self.backoff_factor * (2**attempt))
-        raise DHIS2ResponseError(
-            f"{self._where()} sent a malformed answer to GET {urlsplit(self.url(path)).path} "
-            f"{self.body_retries + 1} times: {problem}. A proxy or the server may be cutting "
+        raise self._error(
+            DHIS2ResponseError,
+            f"{self._where()}: GET {urlsplit(self.url(path)).path} sent a malformed answer "
+            f"{self.body_retries + 1} times ({problem}). A proxy or the server may be cutting "
             "responses short; check its logs or use a smaller page size.",
-            instance=self.name,
-            url=self.base_url,
         )
 
     def _get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
@@ -322,9 +347,21 @@ class DHIS2Client:
         """Version and clock of the server (use `server_date` for watermarks, not local time)."""
         response, raw = self._get("system/info")
         if not isinstance(raw, dict):
-            raise DHIS2ResponseError(
-                f"{self._where()}: /api/system/info is not a JSON object; is the base URL a DHIS2 server?",
-                instance=self.name, url=self.base_url,
+            said = body_excerpt(None, raw if isinstance(raw, str) else "", response.headers.get("Content-Type", ""))
+            raise self._error(
+                DHIS2ResponseError,
+                f"{self._where()}: GET /api/system/info answered {response.status_code} with "
+                f"{response.headers.get('Content-Type') or 'no content type'}, not DHIS2's JSON"
+                f"{': ' + said if said else ''}. Is base_url the DHIS2 server (with its context "
+                "path, e.g. https://host/dhis)?",
+            )
+        version = DHIS2Version.parse(raw.get("version"))
+        if not is_supported(version):
+            raise self._error(
+                DHIS2UnsupportedVersionError,
+                f"{self._where()} runs DHIS2 {version}; dhis-sync supports "
+                f"{MIN_SUPPORTED.major}.{MIN_SUPPORTED.minor} and later. Upgrade the server, or "
+                "leave it out of the sync configuration.",
             )
         time_zone = raw.get("serverTimeZoneId")
         zone = _zone(time_zone)
@@ -340,7 +377,7 @@ class DHIS2Client:
                 instance=self.name, url=self.base_url,
             )
         return SystemInfo(
-            version=DHIS2Version.parse(raw.get("version")),
+            version=version,
             server_date=server_date,
             time_zone=time_zone,
             system_id=raw.get("systemId"),
@@ -558,19 +595,29 @@ def _decode(response: requests.Response) -> Any:
 
 
 def _reason(exc: BaseException) -> str:
-    """The innermost cause of a requests/urllib3 error, short (no headers, no credentials)."""
-    reason: Any = exc
+    """The innermost cause of a requests/urllib3 error, short, for debug logs."""
+    reason: BaseException = exc
     for _ in range(5):
-        inner = getattr(reason, "reason", None)
-        if inner is None and reason.args and isinstance(reason.args[0], BaseException):
+        inner = getattr(reason, "reason", None)  # ssl.SSLError.reason is a str: not followed
+        if not isinstance(inner, BaseException) and reason.args and isinstance(reason.args[0], BaseException):
             inner = reason.args[0]
-        if inner is None or inner is reason:
+        if not isinstance(inner, BaseException) or inner is reason:
             break
         reason = inner
-    text = str(reason)
-    if ": " in text and reason is not exc:
-        text = text.split(": ", 1)[-1]
-    return f"{type(reason).__name__}: {text}"[:200]
+    return f"{type(reason).__name__}: {reason}"[:200]
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def _attempts(response: requests.Response) -> int:
+    """How many times urllib3 sent the request that got this response."""
+    retries = getattr(response.raw, "retries", None)
+    return len(retries.history) + 1 if retries is not None else 1
 
 
 __all__ = ["DHIS2Client", "SystemInfo"]

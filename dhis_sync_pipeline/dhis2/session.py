@@ -11,19 +11,45 @@ POST is retried too. That is safe for what this project posts: metadata imports 
 was started twice only runs the same idempotent import twice.
 
 `raise_on_status=False`: when retries are exhausted urllib3 hands back the last response instead
-of raising, so the client can report DHIS2's own error message.
+of raising, so the client can report DHIS2's own error message. When it gives up on a transport
+error instead, `attempts(exc)` says how many tries were made, so a message can say so truthfully.
 """
 
 from __future__ import annotations
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
 
 #: Statuses worth retrying: rate limiting and the gateway/proxy errors of a restarting server.
 RETRY_STATUSES: frozenset[int] = frozenset({429, 502, 503, 504})
 
 USER_AGENT = "dhis-sync-pipeline"
+
+
+class CountingRetry(Retry):
+    """A `Retry` whose final `MaxRetryError` carries the number of attempts made (`attempts`)."""
+
+    def increment(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            return super().increment(*args, **kwargs)
+        except MaxRetryError as exc:
+            exc.attempts = len(self.history) + 1  # type: ignore[attr-defined]
+            raise
+
+
+def attempts(exc: BaseException) -> int | None:
+    """How many tries a requests/urllib3 error took, if a `CountingRetry` gave up on it."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return None
+        if isinstance(getattr(seen, "attempts", None), int):
+            return seen.attempts  # type: ignore[attr-defined]
+        inner = seen.args[0] if seen.args else None
+        seen = inner if isinstance(inner, BaseException) else None
+    return None
 
 
 def build_retry(
@@ -33,7 +59,7 @@ def build_retry(
     backoff_max: float = 60.0,
 ) -> Retry:
     """The urllib3 retry policy; `backoff_jitter` defaults to `backoff_factor`."""
-    return Retry(
+    return CountingRetry(
         total=max_retries,
         connect=max_retries,
         read=max_retries,

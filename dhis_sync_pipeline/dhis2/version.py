@@ -90,3 +90,14 @@ class DHIS2Version:
     def has_legacy_tracker_api(self) -> bool:
         """2.41 removed /api/events, /api/trackedEntityInstances and /api/enrollments."""
         return self < (2, 41)
+
+
+#: The oldest DHIS2 release dhis-sync supports: the oldest whose API shapes the client parses and
+#: the emulator plays (see ../shared/DHIS2_API.md). Older servers are refused at the first
+#: `system/info` rather than failing later on a response shape nobody checked.
+MIN_SUPPORTED = DHIS2Version(2, 36)
+
+
+def is_supported(version: DHIS2Version) -> bool:
+    """True from MIN_SUPPORTED on; unknown/development builds count as current (see the module doc)."""
+    return version >= MIN_SUPPORTED
