@@ -206,6 +206,9 @@ class DHIS2Client:
                 data=data,
                 headers=dict(headers or {}),
                 timeout=self.timeout,
+                # Per request: requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE override a session's
+                # verify=False (psf/requests#3829), which would silently ignore verify_tls: false.
+                verify=self._session.verify,
                 allow_redirects=False,
                 stream=stream,
             )
@@ -326,7 +329,7 @@ class DHIS2Client:
         raise self._error(
             DHIS2ResponseError,
             f"{self._where()}: GET {urlsplit(self.url(path)).path} sent a malformed answer "
-            f"{self.body_retries + 1} times ({problem}). A proxy or the server may be cutting "
+            f"{_times(self.body_retries + 1)} ({problem}). A proxy or the server may be cutting "
             "responses short; check its logs or use a smaller page size.",
         )
 
@@ -605,6 +608,10 @@ def _reason(exc: BaseException) -> str:
             break
         reason = inner
     return f"{type(reason).__name__}: {reason}"[:200]
+
+
+def _times(count: int) -> str:
+    return "once" if count == 1 else f"{count} times"
 
 
 def _phrase(status: int) -> str:
