@@ -59,6 +59,23 @@ def _abort(receive) -> None:
         cycle.disconnected = True
 
 
+def _request_line_length(scope: dict, path: str, query: str) -> int:
+    """`GET /api/x?query HTTP/1.1`: the servlet container's limit is on the whole request line."""
+    target = len(scope.get("raw_path") or path.encode()) + (len(query) + 1 if query else 0)
+    return len(scope.get("method", "GET")) + 1 + target + len(" HTTP/") + len(
+        scope.get("http_version", "1.1"))
+
+
+async def _uri_too_long(send) -> None:
+    """The container (Jetty/Tomcat) answers before DHIS2 runs: a 414 page, not a WebMessage."""
+    body = b"<h1>Bad Message 414</h1><pre>reason: URI Too Long</pre>"
+    await send({"type": "http.response.start", "status": 414,
+                "headers": [(b"content-type", b"text/html;charset=iso-8859-1"),
+                            (b"content-length", str(len(body)).encode()),
+                            (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": body})
+
+
 class Gatekeeper:
     def __init__(self, app, state, faults: FaultInjector) -> None:
         self.app = app
@@ -83,8 +100,8 @@ class Gatekeeper:
         if decision.kind in ("rate_limit", "fail", "error"):
             return await self._fault_response(send, decision)
 
-        if len(scope.get("raw_path", path.encode())) + len(query) > MAX_URL_LENGTH:
-            return await send_json(send, 414, web_message(414, "URI Too Long"))
+        if _request_line_length(scope, path, query) > MAX_URL_LENGTH:
+            return await _uri_too_long(send)
 
         normalised = _VERSIONED.sub("/api/", path)
         m = _SUFFIX.search(normalised)
