@@ -158,15 +158,14 @@ def build_app(state, faults: FaultInjector, jobs: JobRunner) -> Any:
     async def data_value_sets_get(request: Request) -> Response:
         params = request.query_params
         try:
-            rows, header = await run_in_threadpool(select_data_values, state, params)
+            export = await run_in_threadpool(select_data_values, state, params)
         except ExportError as exc:
             return _msg(409, exc.message, exc.error_code)
         fmt = request.scope.get("state", {}).get("format", "json")
         if fmt == "csv" or "text/csv" in request.headers.get("accept", ""):
-            return Response(await run_in_threadpool(render_csv, rows), media_type="text/csv")
-        include_deleted = str(params.get("includeDeleted", "false")).lower() == "true"
-        return StreamingResponse(render_json(rows, header, include_deleted),
-                                 media_type="application/json")
+            return Response(await run_in_threadpool(render_csv, export), media_type="text/csv")
+        # Streamed row by row like DHIS2's writers (a broken connection leaves truncated JSON).
+        return StreamingResponse(render_json(export), media_type="application/json")
 
     async def data_value_sets_post(request: Request) -> Response:
         raw = await request.body()

@@ -12,7 +12,11 @@ from urllib.parse import urlencode
 
 from . import schema
 from .fields import FilterEvaluator, QueryError, Renderer, known_properties, parse_fields, parse_filter
-from .timeutil import parse_ts
+from .timeutil import format_ts, parse_dhis2_date, parse_ts
+
+# Timestamp properties whose filter values DHIS2 parses as java.util.Date.
+_DATE_PROPERTIES = {"created", "lastUpdated"}
+_DATE_OPERATORS = {"eq", "!eq", "ne", "neq", "gt", "ge", "lt", "le", "in", "!in"}
 
 
 def _params_list(params) -> list[tuple[str, str]]:
@@ -53,10 +57,28 @@ def _sort_key(value: Any) -> tuple:
     return (0, str(value).lower())
 
 
+def _server_local(state, f):
+    """QueryUtils.parseValue → DateUtils.parseDate, then Hibernate binds the Date in the JVM zone
+    against the zone-less column: a zone-less value is server-local, an offset is converted
+    to server-local. Rewritten here as server-local text, which compares like the stored one."""
+    if f.path[-1] not in _DATE_PROPERTIES or f.op not in _DATE_OPERATORS or f.value is None:
+        return f
+    items = f.value.strip().lstrip("[").rstrip("]").split(",") if "in" in f.op else [f.value]
+    out = []
+    for item in items:
+        value = parse_dhis2_date(item.strip(), state.tz)
+        if value is None:
+            # DHIS2 answers this QueryParserException with 409; the emulator's 400 is stricter.
+            raise QueryError(f"Unable to parse `{item}` as `Date`.")
+        out.append(format_ts(value))
+    f.value = f"[{','.join(out)}]" if "in" in f.op else out[0]
+    return f
+
+
 def query_objects(state, spec: schema.TypeSpec, params, filters: list[str],
                   renderer: Renderer) -> list[dict]:
     """Stored objects of one type that pass the filters, in the requested order."""
-    parsed = [parse_filter(f) for f in filters]
+    parsed = [_server_local(state, parse_filter(f)) for f in filters]
     known = known_properties(state, spec) if parsed else set()
     for f in parsed:
         if f.path[0] not in known:
