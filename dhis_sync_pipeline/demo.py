@@ -22,6 +22,7 @@ from pathlib import Path
 import requests
 
 from dhis_sync_pipeline.launch import workspace_file
+from dhis_sync_pipeline.orchestration.instance_yaml import instance_yaml, write_default_instance_yaml
 
 DEMO_CONFIG_ID = "demo"
 DEMO_PASSWORD = "district"  # the emulator's demo superuser, as on DHIS2's public demo servers
@@ -58,18 +59,8 @@ def free_port(preferred: int) -> int:
     raise RuntimeError("no free TCP port on 127.0.0.1")
 
 
-# The embedded SQLite default, with the same one-run-per-configuration rule as production.
-INSTANCE_YAML = """\
-run_queue:
-  max_concurrent_runs: 4
-  tag_concurrency_limits:
-    - key: dhis_sync/config
-      value:
-        applyLimitPerUniqueValue: true
-      limit: 1
-telemetry:
-  enabled: false
-"""
+# The embedded SQLite default: one run per configuration and run monitoring, as in production.
+INSTANCE_YAML = instance_yaml()
 
 
 def discover_data_scope(source_url: str) -> tuple[list[str], list[str]]:
@@ -85,10 +76,7 @@ def discover_data_scope(source_url: str) -> tuple[list[str], list[str]]:
 
 def write_demo_files(home: Path, source_port: int, destination_port: int,
                      data_sets: list[str] = (), org_units: list[str] = ()) -> DemoSetup:
-    home.mkdir(parents=True, exist_ok=True)
-    instance_yaml = home / "dagster.yaml"
-    if not instance_yaml.exists():
-        instance_yaml.write_text(INSTANCE_YAML, encoding="utf-8")
+    write_default_instance_yaml(home)  # never replaces a dagster.yaml already there
     source_url = f"http://127.0.0.1:{source_port}"
     destination_url = f"http://127.0.0.1:{destination_port}"
     config_file = home / "demo_sync.yaml"

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
+from dagster import DagsterInstance, DagsterRun, DagsterRunStatus, RunsFilter
+from dagster._core.launcher import WorkerStatus
 
 from dhis_sync_pipeline.config import SyncConfig
 from dhis_sync_pipeline.orchestration.tags import CONFIG_TAG, STARTED_BY_TAG
@@ -31,10 +32,23 @@ def outside_time_windows(config: SyncConfig, source_time: dt.datetime) -> str | 
 
 
 def run_in_progress(instance: DagsterInstance, config: SyncConfig) -> str | None:
-    runs = instance.get_runs(filters=RunsFilter(tags={CONFIG_TAG: config.id}, statuses=IN_PROGRESS), limit=1)
-    if runs:
-        return f"run {runs[0].run_id} of {config.job_name} is still {runs[0].status.value.lower()}"
+    runs = instance.get_runs(filters=RunsFilter(tags={CONFIG_TAG: config.id}, statuses=IN_PROGRESS), limit=20)
+    for run in runs:
+        if not _worker_is_dead(instance, run):
+            return f"run {run.run_id} of {config.job_name} is still {run.status.value.lower()}"
     return None
+
+
+def _worker_is_dead(instance: DagsterInstance, run: DagsterRun) -> bool:
+    """A STARTED run whose process is gone is no longer in progress: run monitoring will mark it
+    FAILURE (deploy/dagster.yaml), and a run requested meanwhile waits in the queue until then."""
+    launcher = instance.run_launcher
+    if run.status != DagsterRunStatus.STARTED or not launcher.supports_check_run_worker_health:
+        return False
+    try:
+        return launcher.check_run_worker_health(run).status == WorkerStatus.FAILED
+    except Exception:  # a launcher that cannot tell: treat the run as alive, as before
+        return False
 
 
 def cooling_down(instance: DagsterInstance, config: SyncConfig, now: dt.datetime) -> str | None:
