@@ -19,12 +19,13 @@ MASK = "***"
 
 
 def _encodings(secret: str) -> set[str]:
-    """A secret as sent, percent-encoded (echoed URLs) and base64-encoded (standard and URL-safe)."""
+    """A secret as sent and base64-encoded (standard and URL-safe, padded or not), each of those
+    also percent-encoded, as a server echoing it inside a URL would write it."""
     raw = secret.encode("utf-8")
-    forms = {secret, quote(secret, safe=""), quote(secret)}
+    forms = {secret}
     for encoded in (base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()):
         forms.update({encoded, encoded.rstrip("=")})
-    return forms
+    return forms | {quote(form, safe=safe) for form in forms for safe in ("", "/")}
 
 
 class BasicAuth(AuthBase):

@@ -176,12 +176,16 @@ class DHIS2Client:
         """How every error message starts: "source (https://dhis2.example.org)"."""
         return f"{self.name} ({self.base_url})"
 
+    def _scrub(self, text: str) -> str:
+        """Text kept from a server, without any form of the credentials this client sends."""
+        return scrub(text, self.auth)
+
     def _error(self, cls: type[DHIS2Error], message: str, **fields: Any) -> Any:
-        """Every error about a server's answer is built here: the one place where text kept
-        from a server (bodies, DHIS2's message, echoed URLs) is scrubbed of our credentials."""
+        """Every error about a server's answer is built here, and scrubbed as a whole: bodies
+        (already scrubbed before they were cut to an excerpt), Location headers, echoed URLs."""
         if isinstance(fields.get("dhis2_message"), str):
-            fields["dhis2_message"] = scrub(fields["dhis2_message"], self.auth)
-        return cls(scrub(message, self.auth), instance=self.name, url=self.base_url, **fields)
+            fields["dhis2_message"] = self._scrub(fields["dhis2_message"])
+        return cls(self._scrub(message), instance=self.name, url=self.base_url, **fields)
 
     def _send(
         self,
@@ -250,7 +254,8 @@ class DHIS2Client:
                 "Set the instance's base_url to the address the server redirects to.",
                 status_code=status,
             )
-        said = body_excerpt(body, "" if body is not None else response.text, response.headers.get("Content-Type", ""))
+        said = body_excerpt(body, "" if body is not None else response.text, response.headers.get("Content-Type", ""),
+                            clean=self._scrub)
         error_code = body.get("errorCode") if isinstance(body, dict) else None
         tries = _attempts(response)
         phrase = response.reason or _phrase(status)
@@ -350,7 +355,8 @@ class DHIS2Client:
         """Version and clock of the server (use `server_date` for watermarks, not local time)."""
         response, raw = self._get("system/info")
         if not isinstance(raw, dict):
-            said = body_excerpt(None, raw if isinstance(raw, str) else "", response.headers.get("Content-Type", ""))
+            said = body_excerpt(None, raw if isinstance(raw, str) else "", response.headers.get("Content-Type", ""),
+                                clean=self._scrub)
             raise self._error(
                 DHIS2ResponseError,
                 f"{self._where()}: GET /api/system/info answered {response.status_code} with "

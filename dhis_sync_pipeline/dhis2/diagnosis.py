@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import socket
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any
@@ -53,34 +54,39 @@ class _PageText(HTMLParser):
             self.title.append(data)
 
 
-def html_excerpt(page: str) -> str:
+def _same(text: str) -> str:
+    return text
+
+
+def html_excerpt(page: str, clean: Callable[[str], str] = _same) -> str:
     parser = _PageText()
     try:
         parser.feed(page)
         parser.close()
     except Exception:  # noqa: BLE001 - a broken page still gets a (raw) excerpt
-        return shorten(page)
-    return shorten(" ".join(parser.title)) or shorten(" ".join(parser.text))
+        return shorten(clean(page))
+    return shorten(clean(" ".join(parser.title))) or shorten(clean(" ".join(parser.text)))
 
 
 def looks_like_html(text: str, content_type: str = "") -> bool:
     return "html" in content_type.lower() or text.lstrip()[:1] == "<"
 
 
-def body_excerpt(body: Any, text: str, content_type: str = "") -> str:
+def body_excerpt(body: Any, text: str, content_type: str = "", clean: Callable[[str], str] = _same) -> str:
     """A short excerpt of an answer: DHIS2's message, a page's title, or the start of the text.
 
-    `body` is the decoded JSON (or None), `text` the body as text.
+    `body` is the decoded JSON (or None), `text` the body as text. `clean` runs on the full text
+    before it is cut (a secret cut in half would no longer be recognised).
     """
     if isinstance(body, dict):
         for key in ("message", "error", "description"):
             if isinstance(body.get(key), str) and body[key].strip():
-                return shorten(body[key])
+                return shorten(clean(body[key]))
     if body is not None:
-        return shorten(json.dumps(body, separators=(",", ":"), ensure_ascii=False))
+        return shorten(clean(json.dumps(body, separators=(",", ":"), ensure_ascii=False)))
     if not text.strip():
         return ""
-    return html_excerpt(text) if looks_like_html(text, content_type) else shorten(text)
+    return html_excerpt(text, clean) if looks_like_html(text, content_type) else shorten(clean(text))
 
 
 def is_web_message(body: Any) -> bool:

@@ -155,9 +155,9 @@ def test_414_uri_too_long(emulator, client_factory):
     error = raised(lambda: list(client_factory(emulator.base_url).get_by_ids("dataElements", ids, chunk_size=1000)),
                    DHIS2HTTPError)
     message = str(error)
-    # uvicorn's reason phrase, then DHIS2's message
-    assert message.startswith(f"source ({emulator.base_url}): GET /api/dataElements answered 414 Request-URI Too "
-                              "Long: URI Too Long. ")
+    # uvicorn's reason phrase, then the server's own words (which depend on the servlet container)
+    assert message.startswith(f"source ({emulator.base_url}): GET /api/dataElements answered 414 Request-URI Too Long")
+    assert "URI Too Long. The request URL (" in message
     assert "The request URL (" in message and "characters) is longer than the server or a proxy" in message
 
 
