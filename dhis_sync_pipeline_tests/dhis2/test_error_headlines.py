@@ -8,6 +8,7 @@ DHIS2). Every test asserts the message text itself, starting with its headline.
 from __future__ import annotations
 
 import logging
+import textwrap
 
 import pytest
 import requests
@@ -357,3 +358,70 @@ def test_body_excerpt_of_json_without_a_message():
     assert body_excerpt(None, "  plain\n text  ") == "plain text"
     assert body_excerpt(None, "") == ""
 
+
+
+# ---------------------------------------------------------------------------------------------
+# through a real Dagster step: the failure's headline is the cause, not "Exceeded max_retries"
+
+
+def write_sync_file(tmp_path, monkeypatch, source_url: str, destination_url: str, step_retries: str):
+    from dhis_sync_pipeline.config import load_config
+
+    monkeypatch.setenv("HEADLINE_TEST_PASSWORD", "district")
+    path = tmp_path / "dhis_sync.yaml"
+    path.write_text(textwrap.dedent(f"""\
+        instances:
+          - name: source
+            base_url: {source_url}
+            auth: {{type: basic, username: admin, password_env: HEADLINE_TEST_PASSWORD}}
+            http_retries: {{max_retries: 1, backoff_factor: 0}}
+          - name: destination
+            base_url: {destination_url}
+            auth: {{type: basic, username: admin, password_env: HEADLINE_TEST_PASSWORD}}
+        sync_configurations:
+          - id: headline
+            name: Headline
+            source: source
+            destination: destination
+            metadata: {{resources: [dataElements]}}
+            step_retries: {step_retries}
+        """), encoding="utf-8")
+    return load_config(path)
+
+
+def step_failures(instance, run_id: str) -> dict[str, str]:
+    from dhis_sync_pipeline.orchestration.run_summary import summarize_run
+
+    return {r.asset: r.failure for r in summarize_run(instance, run_id).resources if r.failure}
+
+
+def test_step_retries_exhausted_headline_names_the_cause(emulator_factory, tmp_path, monkeypatch, dagster_instance):
+    from dhis_sync_pipeline.launch import execute_in_process
+
+    source, destination = emulator_factory("2.40"), emulator_factory("2.40")
+    source.faults.configure(fail=100, fail_status=503, path_prefix="/api/dataElements")
+    sync_file = write_sync_file(tmp_path, monkeypatch, source.base_url, destination.base_url,
+                                "{max_retries: 1, delay_seconds: 0}")
+    failures = step_failures(dagster_instance, execute_in_process(sync_file, "headline", dagster_instance))
+    failure = failures["metadata/dataElements"]
+    assert failure.startswith(
+        f"source ({source.base_url}): GET /api/dataElements answered 503 Service Unavailable after 2 "
+        "attempts: Injected server error. The server (or the proxy in front of it) is overloaded or restarting"
+    )
+    assert failure.endswith("(the step ran 2 times, 0 s apart)")
+    assert "Exceeded max_retries" not in failure
+    assert sum(1 for entry in source.state.request_log if entry[1] == "/api/dataElements") == 4  # 2 steps × 2 tries
+
+
+def test_preflight_refuses_an_old_source(emulator_factory, tmp_path, monkeypatch, dagster_instance):
+    from dhis_sync_pipeline.launch import execute_in_process
+
+    destination = emulator_factory("2.40")
+    with LoopbackServer(lambda request: json_answer(200, SYSTEM_INFO % "2.34.2")) as old:
+        sync_file = write_sync_file(tmp_path, monkeypatch, old.base_url, destination.base_url, "{max_retries: 2}")
+        failures = step_failures(dagster_instance, execute_in_process(sync_file, "headline", dagster_instance))
+    assert failures["preflight"] == (
+        f"source ({old.base_url}) runs DHIS2 2.34.2; dhis-sync supports 2.36 and later. Upgrade the "
+        "server, or leave it out of the sync configuration."
+    )
+    assert [request.path for request in old.requests] == ["/api/system/info"]
