@@ -67,6 +67,28 @@ Other
   path; taskSummaries answers an empty 200 body until the job is done.
 - No credentials: 302 to /dhis-web-commons/security/login.action (401 with
   X-Requested-With: XMLHttpRequest); /api/system/ping is public.
+
+Time zones and the clock
+- Any IANA zone (`timezone=`, `--timezone`): serverDate and metadata timestamps are zone-less
+  server-local; serverTimeZoneDisplayName is the CLDR long standard name (Java 11+ prints the
+  same; a Java 8 run of 2.36 would print e.g. "Colombia Time"). The test clock offset moves the
+  instant, so jumps across DST land on the right wall time.
+- Metadata `created`/`lastUpdated` filters: zone-less = server-local, an offset is converted.
+  An unparsable date is HTTP 400 (DHIS2: 409 QueryParserException).
+
+Complete registrations (/api/completeDataSetRegistrations)
+- Conflicts are DHIS2's plain {object, value}; an unknown AOC falls back to the default one and
+  `orgUnit` in a payload is ignored (DHIS2 does both). `completed:false` is stored and exported;
+  only importStrategy=DELETE and the DELETE method remove a registration.
+- `created` keeps DHIS2's UTC-text comparison (late west of UTC, early east of it).
+- Not emulated: user hierarchy/sharing checks (E2012, "not in hierarchy of user"; every user
+  is a superuser), compulsory-field conflicts, locked periods, storedBy length, the
+  `importOptions` echo in summaries. idSchemes other than UID/ID on import → HTTP 400; export
+  supports UID, CODE, NAME. Stricter: the AOC end date ignores openPeriodsAfterCoEndDate.
+- A missing `dataSet` (2.36–2.40) gets 400 with a JSON WebMessage (DHIS2: Tomcat's error page).
+  Rows come in key order (DHIS2 has no ORDER BY); orgUnitGroup rows repeat per membership, as
+  DHIS2's LEFT JOIN does.
+- A date that cannot be read fails the whole import (ERROR) and keeps what was written before it.
 """
 
 from .faults import FaultInjector

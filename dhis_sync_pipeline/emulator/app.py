@@ -18,9 +18,12 @@ from .fields import QueryError
 from .listing import export_metadata, get_one, list_collection, list_deleted
 from .metadata_import import ImportRequestError, import_metadata, parse_json_body, parse_params
 from .middleware import Gatekeeper
-from .registrations import import_registrations, select_registrations
+from .registrations import (BadRequest, check_import_params, delete_registrations,
+                            import_registrations, registration_response, render,
+                            select_registrations)
 from .responses import import_report_response, import_summary_response, raw_summary, web_message
 from .tasks import JobRunner
+from .timeutil import display_name
 
 
 class DHIS2JSON(JSONResponse):
@@ -59,11 +62,13 @@ def build_app(state, faults: FaultInjector, jobs: JobRunner) -> Any:
 
     # ------------------------------------------------------------------ system
     async def system_info(request: Request) -> Response:
+        # DefaultSystemService#getSystemInfo: serverDate is `new Date()` written zone-less in the
+        # JVM zone; the zone is TimeZone#getID and #getDisplayName.
         return DHIS2JSON({
             "contextPath": _base(request), "userAgent": request.headers.get("user-agent", ""),
             "calendar": "iso8601", "dateFormat": "yyyy-mm-dd", "serverDate": state.now_str(),
             "serverTimeZoneId": state.timezone_name,
-            "serverTimeZoneDisplayName": state.timezone_name,
+            "serverTimeZoneDisplayName": display_name(state.timezone_name),
             "version": state.full_version, "revision": "e1m2u3l", "buildTime": "2024-01-01T00:00:00.000",
             "environmentVariable": "DHIS2_HOME", "systemId": state.system_id,
             "systemName": state.system_name, "isMetadataVersionEnabled": False,
@@ -194,17 +199,48 @@ def build_app(state, faults: FaultInjector, jobs: JobRunner) -> Any:
 
     async def registrations_get(request: Request) -> Response:
         try:
-            rows = select_registrations(state, request.query_params)
-        except ExportError as exc:
+            rows = await run_in_threadpool(select_registrations, state, request.query_params)
+        except BadRequest as exc:
+            return _msg(400, exc.message)
+        except ExportError as exc:  # IllegalQueryException → 409 with the E20xx code
             return _msg(409, exc.message, exc.error_code)
-        return DHIS2JSON({"completeDataSetRegistrations": rows})
+        return DHIS2JSON(render(rows))
 
     async def registrations_post(request: Request) -> Response:
+        # CompleteDataSetRegistrationController#postCompleteRegistrationsJson
         raw = await request.body()
-        summary = await run_in_threadpool(import_registrations, state, raw,
-                                          dict(request.query_params), _user(request))
-        status, body = import_summary_response(summary, version)
+        params = dict(request.query_params)
+        user = _user(request)
+        try:
+            check_import_params(params)
+        except ImportRequestError as exc:
+            return _msg(exc.status, exc.message, exc.error_code)
+        if str(params.get("async", "false")).lower() == "true":
+            def work() -> tuple[dict, str]:
+                summary = import_registrations(state, raw, params, user)
+                count = summary["importCount"]
+                return summary, (f"Import complete with status {summary['status']}, "
+                                 f"{count['imported']} created, {count['updated']} updated, "
+                                 f"{count['deleted']} deleted, {count['ignored']} ignored")
+            job_id = jobs.submit("COMPLETE_DATA_SET_REGISTRATION_IMPORT", work,
+                                 lambda: faults.latency_for("/api/completeDataSetRegistrations"))
+            return job_started("COMPLETE_DATA_SET_REGISTRATION_IMPORT",
+                               "inMemoryCompleteDataSetRegistrationImport", job_id)
+        try:
+            summary = await run_in_threadpool(import_registrations, state, raw, params, user)
+        except ImportRequestError as exc:
+            return _msg(exc.status, exc.message, exc.error_code)
+        status, body = registration_response(summary, version)
         return DHIS2JSON(body, status_code=status)
+
+    async def registrations_delete(request: Request) -> Response:
+        try:
+            await run_in_threadpool(delete_registrations, state, request.query_params)
+        except BadRequest as exc:
+            return _msg(400, exc.message)
+        except ExportError as exc:
+            return _msg(409, exc.message, exc.error_code)
+        return Response(status_code=204)
 
     # ------------------------------------------------------------------ tasks
     async def task(request: Request) -> Response:
@@ -242,8 +278,16 @@ def build_app(state, faults: FaultInjector, jobs: JobRunner) -> Any:
         return DHIS2JSON({"requests": []})
 
     async def clock_post(request: Request) -> Response:
+        """{"seconds": n} moves the clock on; {"at": "<ISO time>"} sets it (zone-less: local)."""
         body = await request.json()
-        state.advance_clock(float(body.get("seconds", 0)))
+        if "at" in body:
+            from datetime import datetime
+            try:
+                state.set_clock(datetime.fromisoformat(str(body["at"])))
+            except ValueError as exc:
+                return _msg(400, f"Bad clock time {body['at']!r}: {exc}")
+        else:
+            state.advance_clock(float(body.get("seconds", 0)))
         return DHIS2JSON({"serverDate": state.now_str()})
 
     async def not_found(request: Request) -> Response:
@@ -260,6 +304,7 @@ def build_app(state, faults: FaultInjector, jobs: JobRunner) -> Any:
         Route("/api/dataValueSets", data_value_sets_post, methods=["POST"]),
         Route("/api/completeDataSetRegistrations", registrations_get, methods=["GET"]),
         Route("/api/completeDataSetRegistrations", registrations_post, methods=["POST"]),
+        Route("/api/completeDataSetRegistrations", registrations_delete, methods=["DELETE"]),
         Route("/api/system/tasks/{job_type}/{job_id}", task),
         Route("/api/system/tasks/{job_type}", tasks_of_type),
         Route("/api/system/taskSummaries/{job_type}/{job_id}", task_summary),

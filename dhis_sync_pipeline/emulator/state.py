@@ -10,13 +10,12 @@ import copy
 import random
 import string
 import threading
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Iterable
-from zoneinfo import ZoneInfo
 
 from . import schema
 from .schema import DEFAULT_CATEGORY, DEFAULT_CATEGORY_COMBO, DEFAULT_CATEGORY_OPTION, DEFAULT_COC
-from .timeutil import format_ts
+from .timeutil import format_ts, zone
 
 ADMIN_ID = "M5zQapPyTZI"
 ADMIN_GROUP_ID = "OPVIvvXzNTw"
@@ -42,7 +41,7 @@ class EmulatorState:
         if version not in SUPPORTED_VERSIONS:
             raise ValueError(f"Unsupported DHIS2 version {version!r}; use one of {SUPPORTED_VERSIONS}")
         self.version = version
-        self.tz = ZoneInfo(timezone)
+        self.tz = zone(timezone)  # any IANA zone, DST and half-hour offsets included
         self.timezone_name = timezone
         self.system_name = system_name
         self.system_id = "eed3d451-4ff5-4193-b951-ffcc68954299"
@@ -64,11 +63,18 @@ class EmulatorState:
         self._seed_defaults(users or {"admin": "district"})
 
     # ----------------------------------------------------------------- clock
-    def now(self) -> datetime:
-        """Server time: real time in the server's zone plus whatever advance_clock added."""
+    def now_instant(self) -> datetime:
+        """The server's current instant (aware, UTC): real time plus what the tests added."""
         with self.lock:
             offset = self._clock_offset
-        return datetime.now(self.tz).replace(tzinfo=None) + offset
+        return datetime.now(UTC) + offset
+
+    def now(self) -> datetime:
+        """Server time: naive wall time in the server's zone, as the JVM's `new Date()` shows it.
+
+        The test offset moves the instant, then the zone applies, so a jump across a DST change
+        lands on the right wall time."""
+        return self.now_instant().astimezone(self.tz).replace(tzinfo=None)
 
     def now_str(self) -> str:
         return format_ts(self.now())
@@ -77,6 +83,13 @@ class EmulatorState:
         """Make server time jump forward so tests need not sleep."""
         with self.lock:
             self._clock_offset += timedelta(seconds=seconds)
+
+    def set_clock(self, instant: datetime) -> None:
+        """Make the server's clock show `instant` now (aware; naive means server-local)."""
+        if instant.tzinfo is None:
+            instant = instant.replace(tzinfo=self.tz)
+        with self.lock:
+            self._clock_offset = instant - datetime.now(UTC)
 
     @property
     def full_version(self) -> str:
