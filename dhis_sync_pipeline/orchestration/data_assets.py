@@ -3,11 +3,30 @@
 Key `[<config_id>, "data", <dataSet uid>]`. It depends on the metadata assets its values refer
 to (dataElements, organisationUnits, categoryOptionCombos, dataSets), so a run never posts
 values before their metadata exists on the destination.
+
+Each dataSet also has a blocking asset check, `destination_holds_source_values`, in a step of
+its own: it compares both sides' whole scope (counts and checksums per org unit and period)
+on every run, resends what differs and fails the run if anything still differs. It is a
+separate step so the sync step of a run with nothing changed stays short; it writes (heals)
+because a destination found wrong should be put right in the same run, not only reported.
 """
 
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetsDefinition, Failure, MaterializeResult, MetadataValue, asset
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetChecksDefinition,
+    AssetExecutionContext,
+    AssetIn,
+    AssetsDefinition,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+    asset_check,
+)
 
 from dhis_sync_pipeline.config import SyncConfig
 from dhis_sync_pipeline.dhis2 import ObjectError
@@ -15,25 +34,29 @@ from dhis_sync_pipeline.orchestration.failures import dhis2_failures
 from dhis_sync_pipeline.orchestration.keys import data_key, metadata_key, preflight_key
 from dhis_sync_pipeline.orchestration.rejections import failure_text, log_rejections, markdown_table
 from dhis_sync_pipeline.orchestration.resources import resource_key
-from dhis_sync_pipeline.orchestration.watermarks import WATERMARK_KEY, last_watermark, wants_full_sync
-from dhis_sync_pipeline.sync.data_values import KEY, DataSyncOutcome, sync_data_set
+from dhis_sync_pipeline.orchestration.watermarks import DESTINATION_SYSTEM_KEY, WATERMARK_KEY, sync_since
+from dhis_sync_pipeline.sync.data_values import CORRECT_LAST_UPDATED, KEY, DataSyncOutcome, sync_data_set
+from dhis_sync_pipeline.sync.data_verification import DataVerification, verify_and_heal
 from dhis_sync_pipeline.sync.metadata import format_watermark
 
 REFERENCED_METADATA = ("organisationUnits", "categoryOptionCombos", "dataElements", "dataSets")
+VALUES_CHECK = "destination_holds_source_values"
 
 
 def build_data_assets(config: SyncConfig) -> list[AssetsDefinition]:
+    """Per dataSet, its sync asset and its blocking verification check."""
     if config.data is None:
         return []
-    return [_build_one(config, data_set) for data_set in config.data.data_sets]
+    built: list[AssetsDefinition] = []
+    for data_set in config.data.data_sets:
+        built += [_build_one(config, data_set), _build_check(config, data_set)]
+    return built
 
 
 def _build_one(config: SyncConfig, data_set: str) -> AssetsDefinition:
     key = data_key(config, data_set)
     source_key, destination_key = resource_key(config.source), resource_key(config.destination)
-    upstream = [preflight_key(config)] + [
-        metadata_key(config, t) for t in REFERENCED_METADATA if t in config.metadata_resources
-    ]
+    upstream = [metadata_key(config, t) for t in REFERENCED_METADATA if t in config.metadata_resources]
     data = config.data
     assert data is not None
 
@@ -41,13 +64,16 @@ def _build_one(config: SyncConfig, data_set: str) -> AssetsDefinition:
         key=key,
         group_name=config.id,
         deps=upstream,
+        ins={"preflight": AssetIn(key=preflight_key(config))},
         required_resource_keys={source_key, destination_key, "sync_progress"},
         kinds={"dhis2"},
         tags={"dhis_sync/kind": "data"},
         description=f"Aggregate data values of dataSet {data_set} from {config.source} to {config.destination}.",
     )
-    def sync_data(context: AssetExecutionContext) -> MaterializeResult:
-        since = None if wants_full_sync(context.run.tags) else last_watermark(context.instance, key)
+    def sync_data(context: AssetExecutionContext, preflight: dict[str, Any]) -> MaterializeResult:
+        system_id = preflight.get(DESTINATION_SYSTEM_KEY)
+        since, reason = sync_since(context.instance, key, context.run.tags, system_id)
+        context.log.info(f"dataSet {data_set}: {reason}, from {config.source} to {config.destination}")
         retries = config.step_retries
         with dhis2_failures(retries.max_retries, retries.delay_seconds):
             source = getattr(context.resources, source_key).client()
@@ -71,6 +97,7 @@ def _build_one(config: SyncConfig, data_set: str) -> AssetsDefinition:
                 destination.close()
 
         metadata = _metadata(outcome)
+        metadata[DESTINATION_SYSTEM_KEY] = system_id or ""
         _log(context, outcome)
         if len(outcome.errors) > config.error_tolerance:
             raise Failure(description=_failure(config, outcome), metadata=metadata, allow_retries=False)
@@ -79,6 +106,78 @@ def _build_one(config: SyncConfig, data_set: str) -> AssetsDefinition:
         return MaterializeResult(metadata=metadata)
 
     return sync_data
+
+
+def _build_check(config: SyncConfig, data_set: str) -> AssetChecksDefinition:
+    source_key, destination_key = resource_key(config.source), resource_key(config.destination)
+    data = config.data
+    assert data is not None
+
+    @asset_check(
+        asset=data_key(config, data_set),
+        name=VALUES_CHECK,
+        blocking=True,
+        required_resource_keys={source_key, destination_key},
+        description="The destination holds exactly the source's values of the dataSet in scope (counts and "
+        "checksums of key + value per org unit and period); what differs is sent again first.",
+    )
+    def verify_values(context: AssetCheckExecutionContext) -> AssetCheckResult:
+        if config.import_options.dry_run:
+            return AssetCheckResult(passed=True, metadata={"skipped": "dry run: nothing was written"})
+        retries = config.step_retries
+        with dhis2_failures(retries.max_retries, retries.delay_seconds):
+            source = getattr(context.resources, source_key).client()
+            destination = getattr(context.resources, destination_key).client()
+            try:
+                window = data.window(source.system_info().server_date.date())
+                outcome = verify_and_heal(
+                    source, destination, data_set, data.org_units, window,
+                    cap=config.page_sizes.data_values_slice_cap, page_size=config.page_sizes.data_values,
+                    options=config.import_options,
+                    send_data_set=destination.system_info().version >= CORRECT_LAST_UPDATED,
+                )
+            finally:
+                source.close()
+                destination.close()
+        _log_verification(context, outcome)
+        return AssetCheckResult(
+            passed=outcome.passed,
+            severity=AssetCheckSeverity.ERROR,
+            metadata={
+                "source_values": outcome.source_values,
+                "destination_values_before": outcome.destination_values,
+                "groups_compared": outcome.groups,
+                "groups_differing": len(outcome.differing_groups),
+                "values_resent": outcome.resent,
+                "values_deleted": outcome.deleted,
+                "groups_still_differing": len(outcome.still_differing),
+                "still_differing_sample": ", ".join("/".join(g) for g in outcome.still_differing[:20]) or "none",
+                "rejected_while_healing": len(outcome.errors),
+            },
+        )
+
+    return verify_values
+
+
+def _log_verification(context: AssetCheckExecutionContext, outcome: DataVerification) -> None:
+    if not outcome.differing_groups:
+        context.log.info(
+            f"dataSet {outcome.data_set}: the destination holds the source's {outcome.source_values} values "
+            f"({outcome.groups} org unit/period groups compared)"
+        )
+        return
+    context.log.warning(
+        f"dataSet {outcome.data_set}: {len(outcome.differing_groups)} of {outcome.groups} org unit/period groups "
+        f"differed (source {outcome.source_values} values, destination {outcome.destination_values}); resent "
+        f"{outcome.resent} values and deleted {outcome.deleted} the source does not have"
+    )
+    for error in outcome.errors[:20]:
+        context.log.error(f"rejected while healing: {_describe(error)}")
+    if outcome.still_differing:
+        context.log.error(
+            f"dataSet {outcome.data_set}: {len(outcome.still_differing)} groups still differ after healing, e.g. "
+            + ", ".join("/".join(g) for g in outcome.still_differing[:10])
+        )
 
 
 def _metadata(outcome: DataSyncOutcome) -> dict[str, Any]:

@@ -2,7 +2,10 @@
 
 Key `[<config_id>, "metadata", <type>]`, grouped by configuration, depending on the types it
 references (DHIS2's import order). Each materialization records the counts, the watermark and
-the speed; an asset check in the same step verifies the destination holds every source UID.
+the speed. A blocking asset check in the same step verifies that the destination holds every
+source UID of the type, on every run and whatever the watermark says: what is missing (a
+restored backup, a reset database, deletions by hand) is sent again in the same step and the
+run says so; only what is still missing after that fails the check, and so the run.
 """
 
 import json
@@ -28,8 +31,8 @@ from dhis_sync_pipeline.orchestration.failures import dhis2_failures
 from dhis_sync_pipeline.orchestration.keys import UID_CHECK, metadata_key, preflight_key
 from dhis_sync_pipeline.orchestration.rejections import failure_text, log_rejections, markdown_table
 from dhis_sync_pipeline.orchestration.resources import resource_key
-from dhis_sync_pipeline.orchestration.watermarks import WATERMARK_KEY, last_watermark, wants_full_sync
-from dhis_sync_pipeline.sync.metadata import MetadataSyncOutcome, format_watermark, sync_metadata_type
+from dhis_sync_pipeline.orchestration.watermarks import DESTINATION_SYSTEM_KEY, WATERMARK_KEY, sync_since
+from dhis_sync_pipeline.sync.metadata import MetadataSyncOutcome, format_watermark, resend_objects, sync_metadata_type
 from dhis_sync_pipeline.sync.references import DestinationDirectory
 
 
@@ -48,17 +51,17 @@ def _build_one(config: SyncConfig, collection: str, selected: frozenset[str]) ->
         deps=[metadata_key(config, upstream) for upstream in sorted(upstream_types(collection, selected))],
         ins={"preflight": AssetIn(key=preflight_key(config))},
         required_resource_keys={source_key, destination_key, "sync_progress"},
-        check_specs=[AssetCheckSpec(UID_CHECK, asset=key, description="Every source UID exists on the destination")],
+        check_specs=[
+            AssetCheckSpec(UID_CHECK, asset=key, blocking=True, description="Every source UID exists on the destination")
+        ],
         kinds={"dhis2"},
         tags={"dhis_sync/kind": "metadata"},
         description=f"DHIS2 {collection} from {config.source} to {config.destination}.",
     )
     def sync_metadata(context: AssetExecutionContext, preflight: dict[str, Any]) -> MaterializeResult:
-        since = None if wants_full_sync(context.run.tags) else last_watermark(context.instance, key)
-        context.log.info(
-            f"{collection}: {'incremental since ' + format_watermark(since) if since else 'full sync'} "
-            f"from {config.source} to {config.destination}"
-        )
+        since, reason = sync_since(context.instance, key, context.run.tags, preflight.get(DESTINATION_SYSTEM_KEY))
+        context.log.info(f"{collection}: {reason}, from {config.source} to {config.destination}")
+        directory = DestinationDirectory.from_json(preflight["directory"])
         retries = config.step_retries
         with dhis2_failures(retries.max_retries, retries.delay_seconds):
             source = getattr(context.resources, source_key).client()
@@ -71,18 +74,20 @@ def _build_one(config: SyncConfig, collection: str, selected: frozenset[str]) ->
                     since=since,
                     options=config.import_options,
                     page_sizes=config.page_sizes,
-                    directory=DestinationDirectory.from_json(preflight["directory"]),
+                    directory=directory,
                     propagate_deletions=config.metadata.propagate_deletions,
                     progress=context.resources.sync_progress.reporter(
                         context, config_id=config.id, resource=collection, kind="metadata"
                     ),
                 )
-                check = _uid_check(config, collection, source, destination)
+                check, healed = _verify_and_heal(context, config, collection, source, destination, directory, outcome)
             finally:
                 source.close()
                 destination.close()
 
         metadata = _outcome_metadata(outcome, since)
+        metadata["healed"] = healed
+        metadata[DESTINATION_SYSTEM_KEY] = preflight.get(DESTINATION_SYSTEM_KEY) or ""
         _log_errors(context, outcome)
         if len(outcome.errors) > config.error_tolerance:
             raise Failure(
@@ -98,23 +103,45 @@ def _build_one(config: SyncConfig, collection: str, selected: frozenset[str]) ->
     return sync_metadata
 
 
-def _uid_check(
-    config: SyncConfig, collection: str, source: DHIS2Client, destination: DHIS2Client
-) -> AssetCheckResult:
+def _verify_and_heal(
+    context: AssetExecutionContext,
+    config: SyncConfig,
+    collection: str,
+    source: DHIS2Client,
+    destination: DHIS2Client,
+    directory: DestinationDirectory,
+    outcome: MetadataSyncOutcome,
+) -> tuple[AssetCheckResult, int]:
+    """Compare the UIDs of both sides; resend what the destination lacks; check again."""
     if config.import_options.dry_run:
-        return AssetCheckResult(check_name=UID_CHECK, passed=True, metadata={"skipped": "dry run: nothing was written"})
+        skipped = {"skipped": "dry run: nothing was written"}
+        return AssetCheckResult(check_name=UID_CHECK, passed=True, metadata=skipped), 0
     source_ids = _all_ids(source, collection)
     missing = sorted(source_ids - _all_ids(destination, collection))
-    return AssetCheckResult(
+    healed = 0
+    if missing:
+        context.log.warning(
+            f"{collection}: the destination lacks {len(missing)} of the source's {len(source_ids)} objects "
+            f"(e.g. {', '.join(missing[:5])}) although they were synced before or are in scope now; sending "
+            "them again"
+        )
+        healed = resend_objects(source, destination, collection, missing, options=config.import_options,
+                                page_sizes=config.page_sizes, directory=directory, outcome=outcome)
+        still = {obj["id"] for page in destination.get_by_ids(collection, missing, fields="id") for obj in page}
+        missing = [uid for uid in missing if uid not in still]
+        context.log.info(f"{collection}: healed {healed - len(missing)} missing objects, {len(missing)} still missing")
+    check = AssetCheckResult(
         check_name=UID_CHECK,
         passed=not missing,
         severity=AssetCheckSeverity.ERROR,
         metadata={
             "source_objects": len(source_ids),
+            "resent_because_missing": healed,
             "missing_on_destination": len(missing),
             "missing_sample": ", ".join(missing[:50]) or "none",
         },
     )
+    return check, healed
 
 
 def _all_ids(client: DHIS2Client, collection: str) -> set[str]:

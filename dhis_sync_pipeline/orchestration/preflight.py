@@ -14,6 +14,7 @@ from dhis_sync_pipeline.dhis2 import DHIS2Client
 from dhis_sync_pipeline.orchestration.failures import dhis2_failures
 from dhis_sync_pipeline.orchestration.keys import preflight_key
 from dhis_sync_pipeline.orchestration.resources import resource_key
+from dhis_sync_pipeline.orchestration.watermarks import DESTINATION_SYSTEM_KEY
 from dhis_sync_pipeline.sync.references import DestinationDirectory
 
 
@@ -68,12 +69,14 @@ def build_preflight_asset(config: SyncConfig) -> AssetsDefinition:
                 "destination_users": len(directory.users),
                 "destination_user_groups": len(directory.user_groups),
                 "version_drift": MetadataValue.bool(drift),
+                DESTINATION_SYSTEM_KEY: destination_info.system_id or "",
             }
         )
         return {
             "source_version": str(source_info.version),
             "destination_version": str(destination_info.version),
             "directory": directory.to_json(),
+            DESTINATION_SYSTEM_KEY: destination_info.system_id,
         }
 
     return preflight

@@ -29,3 +29,30 @@ def last_watermark(instance: DagsterInstance, asset_key: AssetKey) -> dt.datetim
 def wants_full_sync(run_tags: dict[str, str]) -> bool:
     """A run tagged `dhis_sync/full_sync=true` ignores watermarks (periodic or manual full sync)."""
     return run_tags.get(FULL_SYNC_TAG, "").lower() == "true"
+
+
+DESTINATION_SYSTEM_KEY = "destination_system_id"
+
+
+def sync_since(
+    instance: DagsterInstance, asset_key: AssetKey, run_tags: dict[str, str], destination_system_id: str | None
+) -> tuple[dt.datetime | None, str]:
+    """Where this run's sync of an asset starts, and why, in words for the run's log.
+
+    A destination whose `systemId` changed since the last sync is another database (a restored
+    or re-installed server): its watermark says nothing about it, so everything is sent again.
+    """
+    if wants_full_sync(run_tags):
+        return None, "full sync requested"
+    event = instance.get_latest_materialization_event(asset_key)
+    if event is None or event.asset_materialization is None:
+        return None, "first sync"
+    recorded = event.asset_materialization.metadata.get(DESTINATION_SYSTEM_KEY)
+    recorded_id = getattr(recorded, "value", None)
+    if recorded_id and destination_system_id and recorded_id != destination_system_id:
+        return None, (
+            f"the destination's systemId changed from {recorded_id} to {destination_system_id} (another or "
+            "restored database): full sync"
+        )
+    since = last_watermark(instance, asset_key)
+    return since, f"changes since {since.isoformat(timespec='milliseconds')}" if since else "first sync"

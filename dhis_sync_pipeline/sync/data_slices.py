@@ -103,8 +103,9 @@ class SliceReader:
         self.describe = describe
         self.stats = SliceStats()
 
-    def rows(self, roots: Iterable[str]) -> Iterator[dict[str, Any]]:
-        stack = [_Work(s, frozenset()) for s in reversed(batches(roots, children=True))]
+    def rows(self, roots: Iterable[str], children: bool = True) -> Iterator[dict[str, Any]]:
+        """Every row under the roots (with their descendants, or of the org units alone)."""
+        stack = [_Work(s, frozenset()) for s in reversed(batches(roots, children=children))]
         while stack:
             work = stack.pop()
             own: set[int] = set()

@@ -192,6 +192,15 @@ def _post(
     strategy: str,
     outcome: DataSyncOutcome,
 ) -> None:
+    result, errors = post_values(destination, frame, data_set, options, strategy)
+    outcome.add_counts(result)
+    outcome.errors.extend(errors)
+
+
+def post_values(
+    destination: DHIS2Client, frame: pd.DataFrame, data_set: str | None, options: ImportOptions, strategy: str
+) -> tuple[ImportResult, list[ObjectError]]:
+    """POST one chunk of values (with `dataSet` when given); the result and each rejected value."""
     columns = [c for c in CARRIED if c in frame.columns]
     head = b'{"dataSet":' + json.dumps(data_set).encode() + b"," if data_set else b"{"
     body = head + b'"dataValues":' + frame[columns].to_json(orient="records").encode("utf-8") + b"}"
@@ -203,8 +212,7 @@ def _post(
         skipAudit="false",
         async_=False,
     )
-    outcome.add_counts(result)
-    outcome.errors.extend(rejected_values(result, frame))
+    return result, rejected_values(result, frame)
 
 
 def _without_nulls(body: bytes, frame: pd.DataFrame) -> bytes:

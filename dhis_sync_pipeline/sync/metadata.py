@@ -87,18 +87,42 @@ def sync_metadata_type(
     return outcome
 
 
+def resend_objects(
+    source: DHIS2Client,
+    destination: DHIS2Client,
+    collection: str,
+    uids: Iterable[str],
+    *,
+    options: ImportOptions,
+    page_sizes: PageSizes,
+    directory: DestinationDirectory,
+    outcome: MetadataSyncOutcome,
+) -> int:
+    """Send these objects again, whatever their lastUpdated: how the destination is healed when
+    it lacks what a watermark says was synced (a restored backup, a reset database)."""
+    objects = _parents_first(collection, (obj for page in source.get_by_ids(collection, uids) for obj in page))
+    sent = 0
+    for chunk in _chunks(objects, page_sizes.metadata_write):
+        payload = [clean_object(obj, collection, directory, outcome.cleaned) for obj in chunk]
+        sent += len(payload)
+        outcome.add(destination.post_metadata({collection: payload}, **import_params(options)))
+    return sent
+
+
 def _changed_objects(
     source: DHIS2Client, collection: str, filters: list[str], page_size: int
 ) -> Iterator[dict[str, Any]]:
     pages = source.iter_pages(collection, fields=":owner", filters=filters, page_size=page_size)
+    return _parents_first(collection, (obj for page in pages for obj in page))
+
+
+def _parents_first(collection: str, objects: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     if not METADATA_TYPES[collection].is_org_unit_tree:
-        for page in pages:
-            yield from page
+        yield from objects
         return
     # Parents must exist before their children are posted in a later chunk: sort the changed
     # units by depth in the tree. Org unit trees are small enough to hold (tens of thousands).
-    units = [unit for page in pages for unit in page]
-    units.sort(key=_depth)
+    units = sorted(objects, key=_depth)
     yield from units
 
 
