@@ -254,6 +254,8 @@ class DHIS2Client:
                 "Set the instance's base_url to the address the server redirects to.",
                 status_code=status,
             )
+        if status in report_statuses and is_import_report(body):
+            return  # a WARNING/ERROR import report: a result to read, not an error
         said = body_excerpt(body, "" if body is not None else response.text, response.headers.get("Content-Type", ""),
                             clean=self._scrub)
         error_code = body.get("errorCode") if isinstance(body, dict) else None
@@ -269,8 +271,6 @@ class DHIS2Client:
                 and any(word in said.lower() for word in ("token", "checksum"))):
             # DHIS2 2.41+ (ApiTokenResolver) answers 400 to a token of the wrong form or checksum.
             raise self._auth_error(f"{answered} (the token is malformed: copy the whole d2p_… token again)")
-        if status in report_statuses and is_import_report(body):
-            return
         raise self._error(
             DHIS2HTTPError,
             f"{self._where()}: {answered}. {self._hint(status, api_path, body, response)}".rstrip(),
