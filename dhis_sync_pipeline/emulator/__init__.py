@@ -35,32 +35,55 @@ Metadata import (/api/metadata)
   and answers WARNING/ERROR with 409.
 - Empty or unparsable body → HTTP 400 WebMessage "No content to map due to end-of-input".
 
-Data values (/api/dataValueSets)
-- Conflicts: E7610 data element, E7611 period, E7612 org unit, E7613 category option combo,
-  E7615 attribute option combo (all "not found or not accessible"); also enforced (stricter):
-  E7634 COC not in the data element's category combo, E7635 AOC not in the combo of a data set
-  holding the element (default combo if none), E7633 element not in the header's dataSet,
-  E7619 value/valueType mismatch, E7621 value not an option of the element's option set.
-  Header dataSet/orgUnit/AOC unknown → E7600/E7603/E7604 and status ERROR (nothing imported).
-- Status: SUCCESS, WARNING when any conflict, ERROR only for a failed header or unreadable
-  payload. An empty body gives ERROR "The import process failed: No content to map due to
-  end-of-input": 409 from 2.38 (200 in 2.36, whose summaries are never wrapped).
-- Strategy: identical re-import counts as `updated` (DHIS2 does). A value without `value` and
-  without `comment` deletes an existing value (soft: kept with deleted=true for includeDeleted);
-  if nothing exists it is ignored. CREATE ignores existing values; UPDATE ignores missing ones.
-  skipExistingCheck=true with an existing value is a conflict (DHIS2 would fail in the database).
-  `created` from the payload is kept on create (DHIS2 does); `lastUpdated` is always server time.
-  storedBy from the payload, else the importing user. Zero values are stored like any other
-  (DHIS2's zeroIsSignificant skipping is not emulated).
+Data values (/api/dataValueSets) — what each version's source does, see data_values.py
+- Export 2.36–2.42 (SpringDataValueSetStore): no `offset` (ignored like any unknown parameter)
+  and no ORDER BY: rows are shuffled per request and `limit` cuts that arbitrary order. 2.43
+  (HibernateDataExportStore): `offset`/`limit` over ORDER BY period start/end, created,
+  dataElement, ties in random order. `order`/`orderByPeriod` (2.43) are not emulated.
+- Timestamps are stored zone-less, server-local (like the `datavalue` table) and exported in UTC
+  as `…T10:00:00.000+0000` (toLongGmtDate). lastUpdated/lastUpdatedDuration: 2.36–2.42 compare
+  the local column with the UTC text of the instant (west of UTC the window starts late, east of
+  it early); 2.43 compares correctly. lastUpdated wins over a duration. Zone-less parameters are
+  server-local. 2.43.0 needs a period or start/end besides lastUpdated (E2002) and ignores an
+  invalid duration; before 2.43 the last failing E20xx check is reported, in 2.43 the first.
+- Writers: 2.36 leaves nulls out and writes `dataValues` only when there is a row; 2.38–2.42
+  write every field with explicit nulls (`"comment":null`, `"completeDate":null`); 2.43 leaves
+  nulls out and leaves the group's ids out of each value. Header: 2.36–2.42 only for exactly one
+  dataSet, period and orgUnit (no dataElementGroup); 2.43 per id (dataSet, period, orgUnit when
+  exact, attributeOptionCombo). startDate/endDate select periods *contained* in the window.
+- Stricter: unknown dataSet/orgUnit/dataElement ids are refused (DHIS2 drops them silently).
+- Import 2.36–2.42 (DefaultDataValueSetService): conflicts E7610 data element, E7611 period,
+  E7612 org unit, E7613 category option combo, E7615 attribute option combo; also enforced
+  (stricter): E7634, E7635, E7633 (element not in the header's dataSet), E7619, E7621. Header
+  dataSet/orgUnit/AOC unknown → E7600/E7603/E7604, status ERROR. An unchanged value (value,
+  comment, followup) is `ignored` without conflict and not rewritten from 2.38 on (the fix is in
+  2.38.6/2.39.5/2.40.3, all emulated patch levels); 2.36 counts it `updated`. A value without
+  value and comment, or with `deleted:true`, deletes (the tombstone is the posted row). CREATE of
+  a live value / UPDATE or DELETE of a missing one are ignored, and listed in rejectedIndexes
+  (2.39+). `rejectedIndexes` only from 2.39.2/2.40.1 (not in 2.36, 2.38). Payload `created` and
+  `lastUpdated` are kept up to 2.40 (to the second, as the batch writer stores them); 2.41+ use
+  server time. storedBy from the payload, else the importing user. skipExistingCheck=true with an
+  existing value is a conflict (DHIS2 would fail in the database). zeroIsSignificant not emulated.
+- Import 2.43 (DataEntryPipeline/DefaultDataEntryService): a JSON payload is one group (the
+  dataEntryAutoGroup setting is off by default). Without `dataSet` the set is detected from the
+  elements: several → E8002, none → E8003. Group checks E8020 element, E8022 org unit, E8021
+  period type, E8023 AOC, E8024 COC, E8031 org unit opening/closed date, E8030 input periods
+  (with 2.43.0's inverted test), E8128 duplicate key: any of them rejects every value of the
+  group (ERROR, 409, counts 0). Value checks E8120–E8125 reject one value (WARNING, 200).
+  Conflicts have no object/property and `objects: {"args": …}`. Every write is `updated`
+  (imported always 0, unchanged values too), CREATE/UPDATE and skipExistingCheck are ignored,
+  DELETE counts `deleted`; storedBy is the importing user; JSON `followUp` (not `followup`) is
+  read. Not emulated: E8025 and E8032 (category option org units/dates), approvals, expiry days
+  and future periods (they only bind non-superusers; every emulated user is a superuser).
+- Status: SUCCESS, WARNING when any conflict, ERROR for a failed header or unreadable payload.
+  An empty body gives ERROR "The import process failed: No content to map due to end-of-input":
+  409 from 2.38 (200 in 2.36, whose summaries are never wrapped).
 - idScheme other than UID is refused (HTTP 400 on import, 409 on export).
-- Export: startDate/endDate select periods *contained* in [startDate, endDate] (DHIS2's rule,
-  stricter than overlap); period= selects exact periods; lastUpdated is `>=`. Rows are ordered by
-  (dataElement, period, orgUnit, categoryOptionCombo, attributeOptionCombo) as plain strings, so
-  limit/offset paging is deterministic. Values are restricted to the data sets' elements.
 
 Other
 - Collections default to `fields=id,displayName`, order name then id; unknown filter properties
-  and operators are HTTP 400; URLs over 8000 characters get 414.
+  and operators are HTTP 400; a request line over 8000 characters gets 414 with a plain
+  container page (the servlet container answers, not DHIS2).
 - deletedObjects `klass` takes `DataElement`, the Java class name or the collection name; unknown
   klass → 400. Re-creating a uid removes its deletedObjects entry (DHIS2 does).
 - Async jobs run one at a time on a background thread, delayed by the latency fault of their

@@ -644,27 +644,39 @@ def _decode_243(data: dict, values: list):
             raise _GroupRejected("E8009")
         completion = (ds, pe_group, ou_group, aoc_group, parsed.date())
     decoded = []
+    valid_periods: set[str] = set()
+    uids: set[str] = set()
+
+    def is_uid(value: Any) -> bool:
+        if value in uids:
+            return True
+        if isinstance(value, str) and _UID.match(value):
+            uids.add(value)
+            return True
+        return False
     for i, dv in enumerate(values):
         if not isinstance(dv, dict):
             raise _GroupRejected("E8102", i, dv)
         pe = dv.get("period") or pe_group
-        if not pe or period_range(str(pe)) is None:  # stricter: an invalid ISO period is E8100 too
-            raise _GroupRejected("E8100", i, dv)
+        if pe not in valid_periods:
+            if not pe or period_range(str(pe)) is None:  # stricter: an invalid ISO is E8100 too
+                raise _GroupRejected("E8100", i, dv)
+            valid_periods.add(pe)
         de = dv.get("dataElement")
         if de is None:
             raise _GroupRejected("E8102", i, dv)
-        if not _UID.match(str(de)):
+        if not is_uid(de):
             raise _GroupRejected("E8104", i, de)
         ou = dv.get("orgUnit") or ou_group
         if ou is None:
             raise _GroupRejected("E8105", i, dv)
-        if not _UID.match(str(ou)):
+        if not is_uid(ou):
             raise _GroupRejected("E8106", i, ou)
         coc = dv.get("categoryOptionCombo") or None
-        if coc is not None and not _UID.match(str(coc)):
+        if coc is not None and not is_uid(coc):
             raise _GroupRejected("E8109", i, coc)
         aoc = dv.get("attributeOptionCombo") or aoc_group or None
-        if aoc is not None and not _UID.match(str(aoc)):
+        if aoc is not None and not is_uid(aoc):
             raise _GroupRejected("E8111", i, aoc)
         value = dv.get("value")
         if isinstance(value, bool):
@@ -710,35 +722,40 @@ def _upsert_group_243(state, ds, decoded: list, delete: bool, dry_run: bool, ato
     if not_in:
         raise _GroupRejected("E8022", ds, not_in)
     period_type = dataset.get("periodType")
-    not_in = list(dict.fromkeys(v[2] for v in decoded if _period_type(v[2]) != period_type))
+    periods = list(dict.fromkeys(v[2] for v in decoded))
+    not_in = [pe for pe in periods if _period_type(pe) != period_type]
     if not_in:
         raise _GroupRejected("E8021", ds, not_in)
     cocs = store["categoryOptionCombos"]
     combo_of = {uid: (c.get("categoryCombo") or {}).get("id") for uid, c in cocs.items()}
     ds_combo = (dataset.get("categoryCombo") or {}).get("id") or combo_of.get(DEFAULT_COC)
-    not_in = list(dict.fromkeys(v[5] for v in decoded if v[5] not in cocs
-                                or combo_of.get(v[5]) != ds_combo))
+    not_in = [aoc for aoc in dict.fromkeys(v[5] for v in decoded)
+              if aoc not in cocs or combo_of.get(aoc) != ds_combo]
     if not_in:
         raise _GroupRejected("E8023", ds, not_in)
     elements = store["dataElements"]
-    for de in dict.fromkeys(v[1] for v in decoded):
+    cocs_by_de: dict[str, dict[str, None]] = {}
+    for v in decoded:
+        cocs_by_de.setdefault(v[1], {})[v[4]] = None
+    for de, used in cocs_by_de.items():
         combo = members.get(de) or ((elements.get(de) or {}).get("categoryCombo") or {}).get("id")
-        not_in = list(dict.fromkeys(v[4] for v in decoded if v[1] == de and (
-            v[4] not in cocs or combo_of.get(v[4]) != combo)))
+        not_in = [coc for coc in used if coc not in cocs or combo_of.get(coc) != combo]
         if not_in:
             raise _GroupRejected("E8024", ds, de, not_in)
     # E8031: the period must start inside the org unit's opening/closed dates
     units = store["organisationUnits"]
     late: dict[str, list[str]] = {}
-    for v in decoded:
-        unit = units.get(v[3]) or {}
-        start = period_range(v[2])[0]
-        opened = parse_ts(str(unit.get("openingDate") or ""))
-        closed = parse_ts(str(unit.get("closedDate") or ""))
-        if (opened and start < opened.date()) or (closed and start > closed.date()):
-            late.setdefault(v[3], [])
-            if v[2] not in late[v[3]]:
-                late[v[3]].append(v[2])
+    starts = {pe: period_range(pe)[0] for pe in periods}
+    spans: dict[str, tuple] = {}
+    for ou, pe in dict.fromkeys((v[3], v[2]) for v in decoded):
+        if ou not in spans:
+            unit = units.get(ou) or {}
+            opened = parse_ts(str(unit.get("openingDate") or ""))
+            closed = parse_ts(str(unit.get("closedDate") or ""))
+            spans[ou] = (opened.date() if opened else None, closed.date() if closed else None)
+        opened, closed = spans[ou]
+        if (opened and starts[pe] < opened) or (closed and starts[pe] > closed):
+            late.setdefault(ou, []).append(pe)
     if late:
         ou = next(iter(late))
         raise _GroupRejected("E8031", ou, late[ou])
@@ -747,12 +764,12 @@ def _upsert_group_243(state, ds, decoded: list, delete: bool, dry_run: bool, ato
     inputs = dataset.get("dataInputPeriods") or []
     if inputs and not force:
         today = state.now().date()
-        spans: dict[str, list[tuple]] = {}
+        input_spans: dict[str, list[tuple]] = {}
         for item in inputs:
             iso = (item.get("period") or {}).get("id")
             opening = parse_ts(str(item.get("openingDate") or ""))
             closing = parse_ts(str(item.get("closingDate") or ""))
-            spans.setdefault(iso, []).append((opening, closing))
+            input_spans.setdefault(iso, []).append((opening, closing))
 
         def open_now(span) -> bool:
             opening, closing = span
@@ -760,8 +777,8 @@ def _upsert_group_243(state, ds, decoded: list, delete: bool, dry_run: bool, ato
                     and (closing is None or today <= closing.date()))
         # 2.43.0 has this test inverted (`anyMatch`, fixed later to `noneMatch`): a period counts
         # as closed when it has no input period or when one of its input periods is open now.
-        closed = list(dict.fromkeys(v[2] for v in decoded if v[2] not in spans
-                                    or any(open_now(s) for s in spans[v[2]])))
+        closed = [pe for pe in periods
+                  if pe not in input_spans or any(open_now(s) for s in input_spans[pe])]
         if closed:
             raise _GroupRejected("E8030", ds, closed)
     # validateValues
