@@ -5,15 +5,14 @@ progress store beside it; its actions (start/stop a sensor, sync now) act on tha
 way `dhis-sync start|stop|trigger` do. Bootstrap and Font Awesome come from the xstatic packages,
 so the dashboard works with no internet access.
 
-Actions are POST requests that must carry the page's CSRF token in `X-CSRF-Token` (a header no
-cross-site form can set) and, when the server is reachable from other machines, the action token
-from `DHIS_SYNC_DASHBOARD_TOKEN` in `X-Dashboard-Token`.
+Who may ask what is decided in `guard`: requests must name a Host this server serves; actions are
+POST requests carrying the browser session's CSRF token in `X-CSRF-Token`; with
+`DHIS_SYNC_DASHBOARD_TOKEN` set, every page and API needs that token (login form or Bearer).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import hmac
 import json
 import logging
@@ -22,20 +21,21 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlparse
+from urllib.parse import parse_qs, urlencode, urlparse
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from dhis_sync_pipeline.config import ConfigError, SyncFile, config_path, load_config
-from dhis_sync_pipeline.progress import i18n
+from dhis_sync_pipeline.progress import guard, i18n
 from dhis_sync_pipeline.progress.logs import LEVELS, read_logs
 from dhis_sync_pipeline.progress.status import StatusService, UnknownConfig
 from dhis_sync_pipeline.progress.store import ProgressStore, get_store, store_url_for_instance
@@ -44,20 +44,28 @@ log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
 TOKEN_ENV = "DHIS_SYNC_DASHBOARD_TOKEN"
+SECRET_ENV = "DHIS_SYNC_DASHBOARD_SECRET"
 DAGSTER_URL_ENV = "DHIS_SYNC_DAGSTER_URL"
 REFRESH_SECONDS = 3
+
+
+MAX_FORM_BYTES = 8192
+
+
+def _session_secret() -> str:
+    # Random per process (sessions end with the server) unless set, e.g. for several workers.
+    return os.environ.get(SECRET_ENV) or secrets.token_urlsafe(32)
 
 
 @dataclass
 class AppSettings:
     dagster_url: str = "http://127.0.0.1:3000"
-    require_token: bool = False
-    action_token: str | None = None
-    csrf_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    # The Host header values to answer (guard.served_hosts); any other is refused.
+    allowed_hosts: tuple[str, ...] = ()
+    # DHIS_SYNC_DASHBOARD_TOKEN: when set, every page and API needs it.
+    access_token: str | None = None
+    session_secret: str = field(default_factory=_session_secret, repr=False)
     database_url: str | None = None
-
-    def csrf_token(self) -> str:
-        return hmac.new(self.csrf_secret, b"dhis-sync-dashboard-actions", hashlib.sha256).hexdigest()
 
 
 class _ConfigCache:
@@ -131,14 +139,18 @@ class Dashboard:
             request_path=request.url.path,
             query=dict(request.query_params),
             dagster_url=self.settings.dagster_url,
-            csrf_token=self.settings.csrf_token(),
-            require_token=self.settings.require_token,
+            csrf_token=guard.csrf_token(request),
+            can_log_out=self._logged_in(request),
             **context,
         )
         response = HTMLResponse(page, status_code=status_code)
         if request.query_params.get("lang") in i18n.LANGUAGES:
             response.set_cookie(i18n.LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", httponly=True)
         return response
+
+    def _logged_in(self, request: Request) -> bool:
+        token = self.settings.access_token
+        return bool(token) and guard.session_logged_in(request, self.settings.session_secret, token)
 
     # --- JSON APIs ---------------------------------------------------------------------------
 
@@ -207,9 +219,13 @@ class Dashboard:
             return _error(502, f"{i18n.strings(lang)['action_failed']}: {_first_lines(str(exc))}")
 
     def check_action_request(self, request: Request) -> JSONResponse | None:
-        sent = request.headers.get("x-csrf-token", "")
-        if not hmac.compare_digest(sent, self.settings.csrf_token()):
-            return _error(403, "missing or wrong CSRF token; reload the dashboard and try again")
+        # The access token itself was checked by guard.AccessGate. A Bearer client sends no cookie,
+        # so no cross-site page can make its requests: it needs no CSRF token.
+        token = self.settings.access_token
+        bearer = bool(token) and guard.bearer_matches(request, token)
+        if not bearer and not guard.csrf_matches(request, request.headers.get("x-csrf-token")):
+            return _error(403, "missing CSRF token, or not the one of this browser session: "
+                               "reload the dashboard page and try again")
         fetch_site = request.headers.get("sec-fetch-site")
         if fetch_site and fetch_site not in ("same-origin", "none"):
             return _error(403, "cross-site request refused")
@@ -218,12 +234,43 @@ class Dashboard:
             host = request.headers.get("host", "")
             if urlparse(origin).netloc != host:
                 return _error(403, "cross-origin request refused")
-        if self.settings.require_token:
-            token = self.settings.action_token or ""
-            given = request.headers.get("x-dashboard-token", "")
-            if not token or not hmac.compare_digest(given, token):
-                return _error(401, f"this dashboard needs the action token ({TOKEN_ENV}) for actions")
         return None
+
+    # --- login -------------------------------------------------------------------------------
+
+    async def login(self, request: Request) -> Response:
+        token = self.settings.access_token
+        if request.method == "GET":
+            next_path = guard.safe_next(request.query_params.get("next"))
+            if not token or self._logged_in(request):
+                return RedirectResponse(next_path, status_code=303)
+            return self.render(request, "login.html", next_path=next_path, error=None)
+        form = await _form(request)
+        next_path = guard.safe_next(form.get("next"))
+        if not token:
+            return RedirectResponse(next_path, status_code=303)
+        strings = i18n.strings(self.language(request))
+        if not guard.csrf_matches(request, form.get("csrf_token")):
+            return self.render(request, "login.html", status_code=403, next_path=next_path,
+                               error=strings["login_session_lost"])
+        if not hmac.compare_digest(form.get("token", "").encode(), token.encode()):
+            client = request.client.host if request.client else "?"
+            log.warning("dashboard login refused for %s: wrong access token", client)
+            return self.render(request, "login.html", status_code=401, next_path=next_path,
+                               error=strings["login_wrong"])
+        # A fresh session: the pre-login CSRF token is not carried over.
+        request.session.clear()
+        request.session[guard.AUTH_KEY] = guard.token_fingerprint(self.settings.session_secret, token)
+        guard.csrf_token(request)
+        return RedirectResponse(next_path, status_code=303)
+
+    async def logout(self, request: Request) -> Response:
+        form = await _form(request)
+        if not guard.csrf_matches(request, form.get("csrf_token")):
+            return PlainTextResponse("missing CSRF token, or not the one of this browser session: "
+                                     "reload the page and try again", status_code=403)
+        request.session.clear()
+        return RedirectResponse(guard.LOGIN_PATH if self.settings.access_token else "/", status_code=303)
 
     # --- pages -------------------------------------------------------------------------------
 
@@ -252,7 +299,7 @@ class Dashboard:
             "lang": lang,
             "dagster_url": self.settings.dagster_url,
             "refresh_seconds": REFRESH_SECONDS,
-            "require_token": self.settings.require_token,
+            "login_path": guard.LOGIN_PATH,
         }
         return self.render(
             request, "dashboard.html", stats=data["stats"], summary=data["summary"], automatic=data["automatic"],
@@ -300,6 +347,17 @@ class Dashboard:
 
 class _ActionRefused(Exception):
     pass
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """A small urlencoded form (the login and logout forms), first value of each field."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            return {}
+    fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+    return {name: values[0] for name, values in fields.items()}
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -358,7 +416,7 @@ class _SecurityHeaders:
                 for name, value in SECURITY_HEADERS.items():
                     if name.encode() not in present:
                         headers.append((name.encode(), value.encode()))
-                if scope["path"].startswith("/api/"):
+                if not scope["path"].startswith("/static/"):  # pages carry the session's CSRF token
                     headers.append((b"cache-control", b"no-store"))
                 message = {**message, "headers": headers}
             await send(message)
@@ -366,8 +424,8 @@ class _SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def create_app(settings: AppSettings | None = None) -> Starlette:
-    settings = settings or AppSettings(dagster_url=os.environ.get(DAGSTER_URL_ENV, AppSettings.dagster_url))
+def create_app(settings: AppSettings) -> Starlette:
+    """The app for `settings`; its allowed_hosts (guard.served_hosts) must name what it is served as."""
     dashboard = Dashboard(settings)
 
     async def http_error(request: Request, exc: HTTPException) -> Response:
@@ -385,6 +443,9 @@ def create_app(settings: AppSettings | None = None) -> Starlette:
     routes = [
         Route("/", dashboard.home),
         Route("/favicon.ico", lambda request: RedirectResponse("/static/app/favicon.svg", status_code=301)),
+        Route(guard.HEALTH_PATH, lambda request: JSONResponse({"success": True})),
+        Route(guard.LOGIN_PATH, dashboard.login, methods=["GET", "POST"]),
+        Route("/logout", dashboard.logout, methods=["POST"]),
         Route("/auto-sync/dashboard/", dashboard.dashboard_page),
         Route("/logs/auto-sync/", dashboard.logs_page),
         Route("/api/auto-sync/dashboard-stats/", dashboard.api_dashboard_stats),
@@ -396,7 +457,14 @@ def create_app(settings: AppSettings | None = None) -> Starlette:
     app = Starlette(
         routes=routes,
         exception_handlers={HTTPException: http_error, Exception: server_error},
-        middleware=[Middleware(_SecurityHeaders)],
+        # Outermost first: every answer gets the headers; a foreign Host is refused before anything.
+        middleware=[
+            Middleware(_SecurityHeaders),
+            Middleware(guard.HostCheck, allowed_hosts=settings.allowed_hosts),
+            Middleware(SessionMiddleware, secret_key=settings.session_secret, session_cookie=guard.SESSION_COOKIE,
+                       max_age=None, same_site="strict"),
+            Middleware(guard.AccessGate, token=settings.access_token, secret=settings.session_secret),
+        ],
     )
     app.state.dashboard = dashboard
     return app

@@ -68,7 +68,16 @@ STRINGS: dict[str, dict[str, str]] = {
         "Start it with `dagster-daemon run -w workspace.yaml` (or run `dagster dev -w workspace.yaml`).",
         "action_failed": "The action failed",
         "action_done": "Done",
-        "token_prompt": "Action token (DHIS_SYNC_DASHBOARD_TOKEN)",
+        "login_title": "Sign in",
+        "login_intro": "This dashboard is protected by an access token (DHIS_SYNC_DASHBOARD_TOKEN). "
+        "Enter it once: this browser stays signed in until it is closed or the server restarts.",
+        "login_token": "Access token",
+        "login_submit": "Sign in",
+        "login_wrong": "Wrong access token. Check the value of DHIS_SYNC_DASHBOARD_TOKEN on the server and try again.",
+        "login_session_lost": "This form has expired (the server restarted, or the browser did not send its "
+        "session cookie). Allow cookies for this site, reload the page and try again.",
+        "logout": "Sign out",
+        "session_expired": "Your session has ended: sign in again",
         "no_configs": "No sync configuration in the configuration file.",
         "source": "Source",
         "destination": "Destination",
@@ -149,7 +158,17 @@ STRINGS: dict[str, dict[str, str]] = {
         "(ou `dagster dev -w workspace.yaml`).",
         "action_failed": "L'action a échoué",
         "action_done": "Fait",
-        "token_prompt": "Jeton d'action (DHIS_SYNC_DASHBOARD_TOKEN)",
+        "login_title": "Connexion",
+        "login_intro": "Ce tableau de bord est protégé par un jeton d'accès (DHIS_SYNC_DASHBOARD_TOKEN). "
+        "Saisissez-le une fois : ce navigateur reste connecté jusqu'à sa fermeture ou au redémarrage du serveur.",
+        "login_token": "Jeton d'accès",
+        "login_submit": "Se connecter",
+        "login_wrong": "Jeton d'accès incorrect. Vérifiez la valeur de DHIS_SYNC_DASHBOARD_TOKEN sur le serveur "
+        "et réessayez.",
+        "login_session_lost": "Ce formulaire a expiré (le serveur a redémarré, ou le navigateur n'a pas envoyé son "
+        "cookie de session). Autorisez les cookies pour ce site, rechargez la page et réessayez.",
+        "logout": "Se déconnecter",
+        "session_expired": "Votre session a pris fin : reconnectez-vous",
         "no_configs": "Aucune configuration de synchronisation dans le fichier de configuration.",
         "source": "Source",
         "destination": "Destination",

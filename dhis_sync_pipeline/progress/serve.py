@@ -9,7 +9,11 @@ import socket
 
 import click
 
-from dhis_sync_pipeline.progress.app import DAGSTER_URL_ENV, TOKEN_ENV, AppSettings, create_app
+from dhis_sync_pipeline.progress.app import DAGSTER_URL_ENV, SECRET_ENV, TOKEN_ENV, AppSettings, create_app
+from dhis_sync_pipeline.progress.guard import served_hosts
+
+ALLOWED_HOSTS_ENV = "DHIS_SYNC_ALLOWED_HOSTS"
+MIN_SECRET_LENGTH = 32
 
 
 def is_loopback(host: str) -> bool:
@@ -26,18 +30,27 @@ def is_loopback(host: str) -> bool:
 
 @click.command(name="serve")
 @click.option("--host", default="127.0.0.1", show_default=True,
-              help=f"Address to listen on. Anything but loopback needs {TOKEN_ENV} set: actions then require it.")
+              help=f"Address to listen on. Anything but loopback needs {TOKEN_ENV} set: every page and API "
+                   "then requires it.")
 @click.option("--port", default=3001, show_default=True, type=int)
+@click.option("--allowed-host", "allowed_host", multiple=True, metavar="NAME[:PORT]",
+              help="A host name browsers use to reach this server (repeatable; also from "
+                   f"{ALLOWED_HOSTS_ENV}, comma separated). Requests naming any other host are refused "
+                   "(DNS rebinding). The listening address, and localhost when it is loopback, are always allowed.")
 @click.option("--dagster-url", default=None, show_default="http://127.0.0.1:3000, or /dagster with --with-dagster-ui",
               help=f"Where the Dagster UI is, for links to runs (also from {DAGSTER_URL_ENV}).")
 @click.option("--with-dagster-ui", is_flag=True,
               help="Also serve the Dagster UI from this process, under /dagster (runs no daemon: "
                    "start `dagster-daemon run -w workspace.yaml` for sensors and queued runs).")
-def serve_command(host: str, port: int, dagster_url: str | None, with_dagster_ui: bool) -> None:
+def serve_command(host: str, port: int, allowed_host: tuple[str, ...], dagster_url: str | None,
+                  with_dagster_ui: bool) -> None:
     """Serve the live progress dashboard (/auto-sync/dashboard/), logs page and JSON API.
 
     Reads the Dagster instance in DAGSTER_HOME and the configuration file in DHIS_SYNC_CONFIG.
     The Dagster UI stays where it is (`dagster dev -w workspace.yaml`); links point to it.
+    With DHIS_SYNC_DASHBOARD_TOKEN set, browsers log in once per session and API clients send
+    `Authorization: Bearer <token>`. DHIS_SYNC_DASHBOARD_SECRET signs the session cookie (random
+    per process, so sessions end with the server, unless set).
     """
     import uvicorn
 
@@ -54,12 +67,24 @@ def serve_command(host: str, port: int, dagster_url: str | None, with_dagster_ui
                                    "of a separate dagster-webserver otherwise)")
     dagster_url = dagster_url or os.environ.get(DAGSTER_URL_ENV) or (
         DAGSTER_PREFIX if with_dagster_ui else "http://127.0.0.1:3000")
-    settings = AppSettings(dagster_url=dagster_url.rstrip("/"), require_token=not loopback, action_token=token)
+    secret = os.environ.get(SECRET_ENV)
+    if secret is not None and len(secret) < MIN_SECRET_LENGTH:
+        raise click.ClickException(
+            f"{SECRET_ENV} is {len(secret)} characters long: use at least {MIN_SECRET_LENGTH} random characters, "
+            "e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`, or unset it for a random one"
+        )
+    names = [*allowed_host, *os.environ.get(ALLOWED_HOSTS_ENV, "").split(",")]
+    try:
+        hosts = served_hosts(host, port, loopback, [n for value in names for n in value.split(",") if n.strip()])
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    settings = AppSettings(dagster_url=dagster_url.rstrip("/"), allowed_hosts=tuple(hosts), access_token=token)
     app = create_app(settings)
     with contextlib.ExitStack() as stack:
         if with_dagster_ui:
             _mount_dagster_ui(app, stack)
-        click.echo(f"Live progress dashboard on http://{host}:{port}/auto-sync/dashboard/ (Dagster UI: {dagster_url})")
+        click.echo(f"Live progress dashboard on http://{hosts[0]}/auto-sync/dashboard/ (Dagster UI: {dagster_url})")
+        click.echo(f"Answering requests for: {', '.join(hosts)}" + ("; login required" if token else ""))
         uvicorn.run(app, host=host, port=port, log_level="warning")
 
 

@@ -104,12 +104,19 @@ def free_port() -> int:
 
 @contextmanager
 def serving(settings) -> Iterator[str]:
-    """The dashboard app served by uvicorn on loopback, as `dhis-sync serve` serves it."""
+    """The dashboard app served by uvicorn on loopback, as `dhis-sync serve` serves it.
+
+    It answers the Host names `dhis-sync serve --host 127.0.0.1` answers (and no other).
+    """
+    import dataclasses
+
     import uvicorn
 
     from dhis_sync_pipeline.progress.app import create_app
+    from dhis_sync_pipeline.progress.guard import served_hosts
 
     port = free_port()
+    settings = dataclasses.replace(settings, allowed_hosts=tuple(served_hosts("127.0.0.1", port, loopback=True)))
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
                                            log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)

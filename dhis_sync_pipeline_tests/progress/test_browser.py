@@ -38,6 +38,14 @@ def test_dashboard_shows_a_run_moving_then_logs_and_stop(browser, dashboard_url,
     card.wait_for()
     assert card.locator("h2").inner_text() == "Nightly national to training"
     sensor_badge = card.locator('[data-role="sensor-badge"]')
+    if sensor_badge.inner_text() == "Stopped":  # sensors are declared stopped in code: Start turns it on
+        assert "text-bg-danger" in sensor_badge.get_attribute("class")
+        card.locator('[data-action="start"]').click()
+        page.wait_for_function(
+            """() => document.querySelector('.sync-card[data-config-id="nightly"] [data-role="sensor-badge"]')
+                     .textContent === 'Active'""",
+            timeout=60_000,
+        )
     assert sensor_badge.inner_text() == "Active"
     assert "text-bg-success" in sensor_badge.get_attribute("class")
     assert card.locator('[data-role="settings-badge"]').inner_text().startswith("Enabled")
@@ -117,3 +125,58 @@ def test_dashboard_shows_a_run_moving_then_logs_and_stop(browser, dashboard_url,
     for picture in tmp_path.glob("*.png"):
         shutil.copy(picture, keep / picture.name)
     page.close()
+
+
+def test_with_a_token_the_browser_signs_in_once_then_uses_the_dashboard(browser, live_env, tmp_path):
+    from dhis_sync_pipeline.progress.app import AppSettings
+    from dhis_sync_pipeline_tests.progress.conftest import serving
+
+    token = "a-long-random-dashboard-token-for-the-browser-test"
+    with serving(AppSettings(dagster_url="http://127.0.0.1:3000", access_token=token)) as url:
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
+        page = context.new_page()
+        console_errors = []
+        page.on("console", lambda msg: console_errors.append(msg.text) if msg.type == "error" else None)
+        page.goto(f"{url}/auto-sync/dashboard/")
+        assert page.url.startswith(f"{url}/login?next=")
+        assert page.locator("h1").inner_text() == "Connexion"
+
+        page.fill("#login-token", "not-the-token")
+        page.click("#login-form button[type=submit]")
+        assert "Jeton d'accès incorrect" in page.locator("#login-error").inner_text()
+
+        console_errors.clear()  # the refused login answered 401, which Chromium logs
+        page.fill("#login-token", token)
+        page.click("#login-form button[type=submit]")
+        page.wait_for_url(f"{url}/auto-sync/dashboard/")
+        card = page.locator('.sync-card[data-config-id="nightly"]')
+        card.wait_for()
+        assert token not in page.content()
+        page.screenshot(path=str(tmp_path / "dashboard-signed-in.png"), full_page=True)
+
+        # The session cookie lets the page's own refreshes and actions through.
+        badge = card.locator('[data-role="sensor-badge"]')
+        was_active = badge.inner_text() == "Actif"
+        card.locator(f'[data-action="{"stop" if was_active else "start"}"]').click()
+        expected = "Arrêté" if was_active else "Actif"
+        page.wait_for_function(
+            f"""() => document.querySelector('.sync-card[data-config-id="nightly"] [data-role="sensor-badge"]')
+                     .textContent === {expected!r}""",
+            timeout=60_000,
+        )
+        assert card.locator('[data-role="action-message"]').is_hidden()
+        card.locator(f'[data-action="{"start" if was_active else "stop"}"]').click()
+        page.wait_for_function(
+            f"""() => document.querySelector('.sync-card[data-config-id="nightly"] [data-role="sensor-badge"]')
+                     .textContent === {("Actif" if was_active else "Arrêté")!r}""",
+            timeout=60_000,
+        )
+        assert not console_errors, console_errors
+        page.click("#logout-form button[type=submit]")
+        page.wait_for_url(f"{url}/login")
+        page.goto(f"{url}/logs/auto-sync/")
+        assert page.url.startswith(f"{url}/login?next=")
+        context.close()
+    keep = results_dir("progress")
+    for picture in tmp_path.glob("*.png"):
+        shutil.copy(picture, keep / picture.name)

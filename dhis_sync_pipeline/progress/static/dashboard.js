@@ -7,7 +7,11 @@
   var csrf = document.querySelector('meta[name="csrf-token"]').content;
   var timer = null;
   var busy = false;
-  var TOKEN_KEY = "dhis_sync_dashboard_token";
+
+  // The session ended (server restarted, or the access token changed): back to the login form.
+  function toLogin() {
+    window.location.assign(initial.login_path + "?next=" + encodeURIComponent(window.location.pathname + window.location.search));
+  }
 
   function fmtNumber(n) { return (n === null || n === undefined) ? "—" : Number(n).toLocaleString(lang); }
   function fmtDuration(s) {
@@ -140,8 +144,12 @@
   }
 
   function getJSON(url) {
-    return fetch(url, {headers: {"Accept": "application/json", "Accept-Language": lang}, cache: "no-store"})
-      .then(function (r) { return r.json(); });
+    return fetch(url, {headers: {"Accept": "application/json", "Accept-Language": lang}, cache: "no-store",
+                       credentials: "same-origin"})
+      .then(function (r) {
+        if (r.status === 401) { toLogin(); throw new Error(T.session_expired); }
+        return r.json();
+      });
   }
 
   function refresh() {
@@ -181,11 +189,6 @@
 
   function act(card, action, button) {
     var headers = {"X-CSRF-Token": csrf, "Accept": "application/json"};
-    if (initial.require_token) {
-      var token = window.sessionStorage.getItem(TOKEN_KEY) || window.prompt(T.token_prompt) || "";
-      window.sessionStorage.setItem(TOKEN_KEY, token);
-      headers["X-Dashboard-Token"] = token;
-    }
     var msg = card.querySelector('[data-role="action-message"]');
     msg.classList.add("d-none");
     button.disabled = true;
@@ -195,10 +198,8 @@
           {method: "POST", headers: headers, credentials: "same-origin"})
       .then(function (r) { return r.json().then(function (body) { return [r.status, body]; }); })
       .then(function (res) {
-        if (!res[1].success) {
-          if (res[0] === 401) window.sessionStorage.removeItem(TOKEN_KEY);
-          throw new Error(res[1].error || res[0]);
-        }
+        if (res[0] === 401) { toLogin(); throw new Error(T.session_expired); }
+        if (!res[1].success) throw new Error(res[1].error || res[0]);
         return refresh();
       })
       .catch(function (err) {
