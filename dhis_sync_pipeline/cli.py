@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import click
-from dagster import DagsterInstance, RunsFilter
+from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
 from dhis_sync_pipeline import demo as demo_setup
 from dhis_sync_pipeline.automation import control
@@ -124,13 +124,26 @@ def trigger(config_id: str, full: bool, wait: bool) -> None:
         raise click.ClickException(f"Dagster could not launch sync_{config_id}:\n{exc}") from None
     click.echo(f"Queued run {run_id} of sync_{config_id}.")
     instance = DagsterInstance.get()
-    _warn_without_daemon(instance)
     if not wait:
+        _warn_without_daemon(instance)
         return
+    _wait_until_dequeued(instance, run_id)
     status = wait_for_run(instance, run_id, timeout=24 * 3600)
     click.echo(summarize_run(instance, run_id).table())
     if status.value != "SUCCESS":
         sys.exit(1)
+
+
+def _wait_until_dequeued(instance: DagsterInstance, run_id: str) -> None:
+    """Only a dagster-daemon takes runs off the queue: without one, waiting would never end."""
+    while instance.get_run_by_id(run_id).status == DagsterRunStatus.QUEUED:
+        if not control.daemon_is_running(instance):
+            raise click.ClickException(
+                f"not waiting: the run is queued and will only start when a dagster-daemon runs on this "
+                f"instance (DAGSTER_HOME={instance.root_directory}); start one with `dagster dev -w workspace.yaml` "
+                f"or `dagster-daemon run -w workspace.yaml`, then follow the run with `dhis-sync status`"
+            )
+        time.sleep(1)
 
 
 def _load() -> SyncFile:
@@ -148,10 +161,7 @@ def _configs(sync_file: SyncFile, config_id: str | None, automatic_only: bool = 
     except KeyError as exc:
         raise click.ClickException(str(exc.args[0])) from None
     if automatic_only and not config.is_automatic:
-        raise click.ClickException(
-            f"'{config_id}' is a manual configuration and has no sensor; make it automatic with "
-            f"`dhis-sync setup {config_id} --automatic` or run it now with `dhis-sync trigger {config_id}`"
-        )
+        raise click.ClickException(control.start_refusal(config))
     return [config]
 
 
@@ -179,13 +189,20 @@ def list_configs() -> None:
     rows = [("ID", "MODE", "SOURCE -> DESTINATION", "SENSOR", "LAST RUN")]
     for config in sync_file.sync_configurations:
         record = _last_run(instance, config)
-        sensor = ("running" if control.is_sensor_running(instance, config) else "stopped") if config.is_automatic else "-"
+        sensor = _sensor_state(instance, config) if config.is_automatic else "-"
         last = f"{record.dagster_run.status.value} {_when(record.create_timestamp.timestamp())}" if record else "never"
         rows.append((config.id, config.execution_mode, f"{config.source} -> {config.destination}", sensor, last))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    for warning in sync_file.unset_secrets():
+        click.secho(f"Warning: {warning}", fg="yellow", err=True)
     _warn_without_daemon(instance)
+
+
+def _sensor_state(instance: DagsterInstance, config: SyncConfig) -> str:
+    state = "running" if control.is_sensor_running(instance, config) else "stopped"
+    return state if config.auto.enabled else f"{state} (disabled)"
 
 
 @main.command()
@@ -198,13 +215,15 @@ def status(config_id: str | None) -> None:
         click.secho(f"{config.id} — {config.name} ({config.source} -> {config.destination}, {config.execution_mode})",
                     bold=True)
         if config.is_automatic:
-            state = "running" if control.is_sensor_running(instance, config) else "stopped"
             auto = config.auto
-            click.echo(f"  sensor {sensor_name(config.id)}: {state}, every {auto.check_interval}s, "
+            click.echo(f"  sensor {sensor_name(config.id)}: {_sensor_state(instance, config)}, every {auto.check_interval}s, "
                        f"max {auto.max_runs_per_hour} runs/hour, cooldown {auto.cooldown_after_error}s"
                        + (f", windows {', '.join(auto.allowed_time_windows)}" if auto.allowed_time_windows else ""))
             if auto.full_sync_cron:
-                click.echo(f"  schedule {schedule_name(config.id)}: {auto.full_sync_cron}")
+                schedule = "running" if control.is_schedule_running(instance, config) else "stopped"
+                click.echo(f"  schedule {schedule_name(config.id)}: {schedule}, {auto.full_sync_cron}")
+            if not control.is_sensor_running(instance, config):
+                click.echo("  " + (control.start_refusal(config) or f"start it with `dhis-sync start {config.id}`"))
         records = instance.get_run_records(filters=RunsFilter(tags={CONFIG_TAG: config.id}), limit=5)
         if not records:
             click.echo("  no runs yet")
@@ -224,18 +243,31 @@ def status(config_id: str | None) -> None:
 @main.command()
 @click.argument("config_id", required=False)
 def start(config_id: str | None) -> None:
-    """Start the auto-sync sensor of CONFIG_ID (all automatic configurations without it)."""
+    """Start the auto-sync sensor (and full-sync schedule) of CONFIG_ID.
+
+    Without CONFIG_ID, of every automatic configuration whose auto_sync.enabled is true.
+    """
     configs = _configs(_load(), config_id, automatic_only=True)
     if not configs:
         raise click.ClickException("no automatic configuration; add one with `dhis-sync config create --automatic`")
+    refused = {c.id: reason for c in configs if (reason := control.start_refusal(c))}
+    if config_id is not None and refused:
+        raise click.ClickException(refused[config_id])
+    for reason in refused.values():
+        click.echo(f"Skipped: {reason}")
+    configs = [c for c in configs if c.id not in refused]
+    if not configs:
+        raise click.ClickException("no automatic configuration is enabled; nothing was started")
     try:
         control.start_sensors([c.id for c in configs])
     except control.SensorControlError as exc:
         raise click.ClickException(str(exc)) from None
     for config in configs:
         click.echo(f"Started {sensor_name(config.id)}: checks {config.source} every {config.auto.check_interval}s.")
+        if config.auto.full_sync_cron:
+            click.echo(f"Started {schedule_name(config.id)}: full sync at '{config.auto.full_sync_cron}'.")
     click.echo("Watch progress in the Dagster UI (Automation → Sensors, Runs) or with `dhis-sync serve` "
-               "(dashboard at http://127.0.0.1:8050/auto-sync/dashboard/); `dhis-sync status` here.")
+               "(dashboard at http://127.0.0.1:3001/auto-sync/dashboard/); `dhis-sync status` here.")
     _warn_without_daemon(DagsterInstance.get())
 
 
@@ -249,7 +281,8 @@ def stop(config_id: str | None) -> None:
     except control.SensorControlError as exc:
         raise click.ClickException(str(exc)) from None
     for config in configs:
-        click.echo(f"Stopped {sensor_name(config.id)}; runs already queued or running finish normally.")
+        schedule = f" and {schedule_name(config.id)}" if config.auto.full_sync_cron else ""
+        click.echo(f"Stopped {sensor_name(config.id)}{schedule}; runs already queued or running finish normally.")
 
 
 @main.command()
@@ -258,7 +291,8 @@ def stop(config_id: str | None) -> None:
 @click.option("--manual", "mode", flag_value="manual", help="Switch the configuration to manual mode.")
 @click.option("--interval", type=int, help="Seconds between checks of the source (at least 60).")
 @click.option("--monitor", help="Comma-separated resources to watch, e.g. dataElements,organisationUnits,dataValues.")
-@click.option("--enable/--disable", default=None, help="Whether the sensor starts enabled.")
+@click.option("--enable/--disable", default=None,
+              help="auto_sync.enabled: whether `dhis-sync start` may start it (a running sensor idles while disabled).")
 @click.option("--max-runs-per-hour", type=int)
 @click.option("--cooldown", type=int, help="Seconds to wait after a failed run.")
 @click.option("--window", "windows", multiple=True, help="Allowed time window HH:MM-HH:MM (repeatable).")
@@ -287,8 +321,8 @@ def setup(config_id, mode, interval, monitor, enable, max_runs_per_hour, cooldow
     click.echo(f"Updated {config_id} in {path}: " + ", ".join(f"{k}={v}" for k, v in changes.items())
                + (f", execution_mode={mode}" if mode else ""))
     if config.is_automatic:
-        click.echo(f"Dagster picks this up when the code location reloads (UI: Deployment → Reload), then "
-                   f"`dhis-sync start {config_id}` starts the sensor.")
+        click.echo(f"Dagster picks this up when the code location reloads (UI: Deployment → Reload); "
+                   + (control.start_refusal(config) or f"`dhis-sync start {config_id}` starts the sensor."))
 
 
 @main.group()

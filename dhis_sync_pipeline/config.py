@@ -428,6 +428,19 @@ class SyncFile(_Strict):
                 )
         return problems
 
+    def unset_secrets(self) -> list[str]:
+        """Warnings, one per instance whose secret variable this environment does not set (never a value)."""
+        warnings = []
+        for instance in self.instances:
+            name = instance.auth.secret_env
+            if not os.environ.get(name):
+                field = "password_env" if instance.auth.type == "basic" else "token_env"
+                warnings.append(
+                    f"instance '{instance.name}': {name} (its {field}) is not set, so syncs using it will fail; "
+                    f"export {name}=… in the environment of the webserver, daemon and run workers"
+                )
+        return warnings
+
     def sync_config(self, config_id: str) -> SyncConfig:
         for config in self.sync_configurations:
             if config.id == config_id:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from dagster import DagsterInstance, DagsterRunStatus
+from dagster._core.scheduler.instigation import InstigatorStatus, InstigatorType
 
 from dhis_sync_pipeline.cli import main
 from dhis_sync_pipeline.config import load_config
@@ -50,6 +54,14 @@ def invoke(*args: str):
     return CliRunner().invoke(main, list(args))
 
 
+def stored_status(kind: InstigatorType, name: str) -> InstigatorStatus | None:
+    """What the Dagster instance itself has recorded for a sensor or schedule (None: nothing)."""
+    for state in DagsterInstance.get().all_instigator_state(instigator_type=kind):
+        if state.instigator_name == name:
+            return state.status
+    return None
+
+
 def test_setup_edits_auto_sync_and_keeps_comments(config_file):
     result = invoke("setup", "nightly", "--interval", "600", "--monitor", "dataElements,organisationUnits",
                     "--window", "20:00-06:00", "--disable")
@@ -87,12 +99,66 @@ def test_config_create_adds_a_configuration_and_points_to_setup(config_file):
 def test_list_and_status_show_modes_sensors_and_the_missing_daemon(config_file):
     listing = invoke("list")
     assert listing.exit_code == 0, listing.output
-    assert "nightly" in listing.output and "automatic" in listing.output and "running" in listing.output
+    [row] = [line for line in listing.output.splitlines() if line.startswith("nightly")]
+    assert row.split()[:5] == ["nightly", "automatic", "national", "->", "training"]
+    assert "stopped" in row  # never started: an automatic configuration does not sync by itself
     assert "daemon is not running" in listing.output
 
     status = invoke("status")
-    assert "sensor auto_sync_nightly: running, every 300s" in status.output
+    assert "sensor auto_sync_nightly: stopped, every 300s" in status.output
+    assert "start it with `dhis-sync start nightly`" in status.output
     assert "no runs yet" in status.output
+
+
+def test_start_and_stop_switch_the_sensor_and_schedule_in_the_instance(config_file):
+    assert invoke("setup", "nightly", "--cron", "0 2 * * 0").exit_code == 0
+    assert stored_status(InstigatorType.SENSOR, "auto_sync_nightly") is None
+
+    started = invoke("start", "nightly")
+    assert started.exit_code == 0, started.output
+    assert "Started auto_sync_nightly: checks national every 300s" in started.output
+    assert "Started full_sync_nightly" in started.output
+    assert stored_status(InstigatorType.SENSOR, "auto_sync_nightly") == InstigatorStatus.RUNNING
+    assert stored_status(InstigatorType.SCHEDULE, "full_sync_nightly") == InstigatorStatus.RUNNING
+    status = invoke("status", "nightly")
+    assert "sensor auto_sync_nightly: running" in status.output
+    assert "schedule full_sync_nightly: running, 0 2 * * 0" in status.output
+
+    stopped = invoke("stop", "nightly")
+    assert stopped.exit_code == 0, stopped.output
+    assert stored_status(InstigatorType.SENSOR, "auto_sync_nightly") == InstigatorStatus.STOPPED
+    assert stored_status(InstigatorType.SCHEDULE, "full_sync_nightly") == InstigatorStatus.STOPPED
+    assert "stopped" in [line for line in invoke("list").output.splitlines() if line.startswith("nightly")][0]
+
+
+def test_a_disabled_configuration_refuses_to_start_and_says_how_to_enable_it(config_file):
+    assert invoke("setup", "nightly", "--disable").exit_code == 0
+    result = invoke("start", "nightly")
+    assert result.exit_code != 0
+    assert "'nightly' has auto_sync.enabled: false" in result.output
+    assert "dhis-sync setup nightly --enable" in result.output
+    assert stored_status(InstigatorType.SENSOR, "auto_sync_nightly") is None
+    assert "stopped (disabled)" in invoke("list").output
+
+    assert invoke("setup", "nightly", "--enable").exit_code == 0
+    again = invoke("start", "nightly")
+    assert again.exit_code == 0, again.output
+    assert stored_status(InstigatorType.SENSOR, "auto_sync_nightly") == InstigatorStatus.RUNNING
+
+
+def test_start_without_id_starts_the_enabled_automatic_configurations(config_file):
+    created = invoke("config", "create", "--id", "back", "--name", "Back", "--source", "training",
+                     "--destination", "national", "--automatic")
+    assert created.exit_code == 0, created.output
+    assert invoke("setup", "back", "--disable").exit_code == 0
+
+    result = invoke("start")
+
+    assert result.exit_code == 0, result.output
+    assert "Started auto_sync_nightly" in result.output
+    assert "Skipped: 'back' has auto_sync.enabled: false" in result.output
+    assert stored_status(InstigatorType.SENSOR, "auto_sync_nightly") == InstigatorStatus.RUNNING
+    assert stored_status(InstigatorType.SENSOR, "auto_sync_back") is None
 
 
 def test_start_refuses_a_manual_configuration_with_the_fix(config_file):
@@ -122,6 +188,31 @@ def test_trigger_queues_a_run_on_the_instance_and_warns_without_daemon(config_fi
     assert "secret-password" not in str(run.run_config) and "secret-password" not in str(run.tags)
 
 
+def test_trigger_wait_without_a_daemon_says_so_and_exits_at_once(config_file):
+    env = {**os.environ, "NATIONAL_PASSWORD": "secret-password", "TRAINING_TOKEN": "d2p_secret-token"}
+    command = [str(Path(sys.executable).parent / "dhis-sync"), "trigger", "nightly", "--wait"]
+    started = time.monotonic()
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180)
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert time.monotonic() - started < 120
+    assert "Queued run" in result.stdout
+    assert "the run is queued and will only start when a dagster-daemon runs" in result.stderr
+    assert "`dagster dev -w workspace.yaml` or `dagster-daemon run -w workspace.yaml`" in result.stderr
+    run_id = result.stdout.split("Queued run ")[1].split()[0]
+    assert DagsterInstance.get().get_run_by_id(run_id).status == DagsterRunStatus.QUEUED
+    assert "secret-password" not in result.stdout + result.stderr
+
+
+def test_list_warns_about_unset_secret_variables_without_values(config_file, monkeypatch):
+    monkeypatch.setenv("NATIONAL_PASSWORD", "secret-password")
+    result = invoke("list")
+    assert result.exit_code == 0, result.output
+    assert ("instance 'training': TRAINING_TOKEN (its token_env) is not set, so syncs using it will fail; "
+            "export TRAINING_TOKEN=… in the environment of the webserver, daemon and run workers") in result.output
+    assert "NATIONAL_PASSWORD" not in result.output and "secret-password" not in result.output
+
+
 def test_unknown_configuration_is_named(config_file):
     result = invoke("trigger", "nighty")
     assert result.exit_code != 0 and "no sync configuration 'nighty' (known: nightly)" in result.output
@@ -141,6 +232,24 @@ def test_dagster_definitions_validate_accepts_the_shipped_configuration():
     )
     assert result.returncode == 0, result.stderr
     assert "Validation successful for code location dhis_sync" in result.stderr + result.stdout
+
+
+def test_dagster_definitions_validate_warns_about_unset_secrets_and_still_loads(tmp_path):
+    path = tmp_path / "dhis_sync.yaml"
+    path.write_text(COMMENTED)
+    env = {k: v for k, v in os.environ.items() if k not in ("NATIONAL_PASSWORD", "TRAINING_TOKEN")}
+    env.update(DHIS_SYNC_CONFIG=str(path), TRAINING_TOKEN="d2p_secret-token", DAGSTER_HOME=str(tmp_path))
+    (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "dagster", "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, env=env,
+    )
+    output = re.sub(r"\x1b\[[0-9;]*m", "", result.stderr + result.stdout)  # Dagster colours its log levels
+    assert result.returncode == 0, output
+    assert "Validation successful for code location dhis_sync" in output
+    assert ("WARNING - instance 'national': NATIONAL_PASSWORD (its password_env) is not set, so syncs using it "
+            "will fail; export NATIONAL_PASSWORD=… in the environment of the webserver, daemon and run workers") in output
+    assert "TRAINING_TOKEN" not in output and "d2p_secret-token" not in output
 
 
 def test_dagster_definitions_validate_shows_the_configuration_error(tmp_path):

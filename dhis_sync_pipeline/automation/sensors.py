@@ -5,6 +5,11 @@ progress, cooldown after a failure, runs per hour), asks the source which monito
 changed, and requests one run of just those assets. The cursor remembers, per resource, the
 source time of the last check that requested a run; it moves only when a run is requested, and
 the run key is derived from it, so a change is never synced twice.
+
+Sensors and schedules are declared STOPPED whatever the file says: an automatic configuration
+syncs only once `dhis-sync start`, the dashboard's Start or the UI's toggle starts it, never by
+itself when a daemon first comes up. `auto_sync.enabled: false` keeps it from being started, and
+a sensor or schedule already running does nothing while it is false (its ticks say why).
 """
 
 import datetime as dt
@@ -49,7 +54,7 @@ def build_auto_sync_sensor(config: SyncConfig) -> SensorDefinition:
         name=sensor_name(config.id),
         job_name=config.job_name,
         minimum_interval_seconds=settings.check_interval,
-        default_status=DefaultSensorStatus.RUNNING if settings.enabled else DefaultSensorStatus.STOPPED,
+        default_status=DefaultSensorStatus.STOPPED,
         required_resource_keys={source_key},
         description=(
             f"Every {settings.check_interval}s, asks {config.source} what changed and syncs just that "
@@ -57,6 +62,8 @@ def build_auto_sync_sensor(config: SyncConfig) -> SensorDefinition:
         ),
     )
     def auto_sync(context: SensorEvaluationContext):
+        if not settings.enabled:
+            return SkipReason(_disabled(config))
         cursor = json.loads(context.cursor) if context.cursor else {}
         now = dt.datetime.now(dt.timezone.utc)
         for reason in (rules.run_in_progress(context.instance, config),
@@ -104,6 +111,12 @@ def build_auto_sync_sensor(config: SyncConfig) -> SensorDefinition:
     return auto_sync
 
 
+def _disabled(config: SyncConfig) -> str:
+    return (f"auto_sync.enabled is false for {config.id}: nothing is synced; enable it with "
+            f"`dhis-sync setup {config.id} --enable` and reload the code location, or stop this sensor "
+            f"with `dhis-sync stop {config.id}`")
+
+
 def _changed_resources(
     context: SensorEvaluationContext, config: SyncConfig, client, cursor: dict[str, str]
 ) -> tuple[list[str], list[str]]:
@@ -141,6 +154,7 @@ def build_full_sync_schedule(config: SyncConfig) -> ScheduleDefinition | None:
         cron_schedule=settings.full_sync_cron,
         job_name=config.job_name,
         tags={CONFIG_TAG: config.id, FULL_SYNC_TAG: "true", STARTED_BY_TAG: "schedule"},
-        default_status=DefaultScheduleStatus.RUNNING if settings.enabled else DefaultScheduleStatus.STOPPED,
+        default_status=DefaultScheduleStatus.STOPPED,
+        should_execute=lambda _context: settings.enabled,
         description=f"Periodic full sync of {config.name} (ignores watermarks).",
     )

@@ -1,5 +1,6 @@
-"""Automatic mode for real: dagster-daemon ticks the sensor and the destination follows the source
-without anyone launching anything; `dhis-sync stop` then stops it."""
+"""Automatic mode for real: a dagster-daemon alone syncs nothing; after `dhis-sync start` it ticks
+the sensor and the destination follows the source without anyone launching anything; `dhis-sync
+stop` then stops it."""
 
 from __future__ import annotations
 
@@ -47,6 +48,14 @@ def test_daemon_keeps_destination_in_step_until_stopped(
     source.state.update_object("dataElements", "FRbgzTZ74Hh", {"name": "Changed while nobody watched"})
     daemon_command = [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", str(workspace_file(tmp_path))]
     with background(daemon_command, tmp_path / "daemon.log", env=dict(os.environ)):
+        # A daemon coming up does not start an automatic configuration by itself.
+        wait_for(lambda: "SENSOR" in instance.get_daemon_heartbeats(), 120, "the daemon's sensor loop")
+        time.sleep(20)  # several sensor loops: a sensor declared running would have requested its run
+        assert len(instance.get_runs()) == 1, "a run started before `dhis-sync start`"
+        assert destination.state.get_object("dataElements", "FRbgzTZ74Hh")["name"] != "Changed while nobody watched"
+
+        started = CliRunner().invoke(main, ["start", "e2e"])
+        assert started.exit_code == 0, started.output
         wait_for(lambda: destination.state.get_object("dataElements", "FRbgzTZ74Hh")["name"]
                  == "Changed while nobody watched", 2 * CHECK_INTERVAL + 60, "the sensor's run to update the destination")
 

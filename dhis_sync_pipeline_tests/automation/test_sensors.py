@@ -11,9 +11,11 @@ from dagster import (
     DefaultScheduleStatus,
     DefaultSensorStatus,
     RunRequest,
+    build_schedule_context,
     build_sensor_context,
 )
 
+from dhis_sync_pipeline.automation.control import is_schedule_running, is_sensor_running
 from dhis_sync_pipeline.orchestration.build import build_definitions
 from dhis_sync_pipeline.orchestration.resources import instance_resource, resource_key
 from dhis_sync_pipeline.orchestration.tags import CONFIG_TAG, FULL_SYNC_TAG, STARTED_BY_TAG
@@ -158,16 +160,40 @@ def test_settings_shape_the_sensor_and_schedule(sierra_leone_source, start_emula
                                              automatic('full_sync_cron: "0 2 * * 0"', interval=120)))
     sensor = enabled.get_sensor_def("auto_sync_e2e")
     assert sensor.minimum_interval_seconds == 120
-    assert sensor.default_status == DefaultSensorStatus.RUNNING
     schedule = enabled.get_schedule_def("full_sync_e2e")
     assert schedule.cron_schedule == "0 2 * * 0" and schedule.tags[FULL_SYNC_TAG] == "true"
-    assert schedule.default_status == DefaultScheduleStatus.RUNNING
-
-    disabled = build_definitions(write_config(sierra_leone_source, destination, automatic("enabled: false")))
-    assert disabled.get_sensor_def("auto_sync_e2e").default_status == DefaultSensorStatus.STOPPED
 
     manual = build_definitions(write_config(sierra_leone_source, destination, RESOURCES))
     assert not list(manual.sensors or [])
+
+
+@pytest.mark.parametrize("enabled", ["true", "false"])
+def test_nothing_is_started_by_the_file_alone(sierra_leone_source, start_emulator, write_config, dagster_instance,
+                                              enabled):
+    """Declared stopped whatever auto_sync.enabled says: only `dhis-sync start` (or Start) turns them on."""
+    sync_file = write_config(sierra_leone_source, start_emulator(),
+                             automatic(f'enabled: {enabled}, full_sync_cron: "0 2 * * 0"'))
+    definitions = build_definitions(sync_file)
+    assert definitions.get_sensor_def("auto_sync_e2e").default_status == DefaultSensorStatus.STOPPED
+    assert definitions.get_schedule_def("full_sync_e2e").default_status == DefaultScheduleStatus.STOPPED
+    config = sync_file.sync_config("e2e")
+    assert is_sensor_running(dagster_instance, config) is False
+    assert is_schedule_running(dagster_instance, config) is False
+
+
+def test_a_disabled_configuration_does_nothing_even_if_started(synced, dagster_instance):
+    source, configure = synced
+    sync_file = configure('enabled: false, full_sync_cron: "0 2 * * 0"')
+    source.state.update_object("dataElements", "FRbgzTZ74Hh", {"name": "Renamed while disabled"})
+
+    result, _ = tick(sync_file, dagster_instance)
+
+    assert not result.run_requests
+    assert "auto_sync.enabled is false for e2e" in result.skip_message
+    assert "dhis-sync setup e2e --enable" in result.skip_message
+    schedule = build_definitions(sync_file).get_schedule_def("full_sync_e2e")
+    with build_schedule_context(instance=dagster_instance) as context:
+        assert not schedule.evaluate_tick(context).run_requests
 
 
 def test_a_run_already_queued_or_running_blocks_another(synced, dagster_instance):
