@@ -35,7 +35,10 @@ PASSWORD = "district"
 DAGSTER_UI_URL = "http://127.0.0.1:3000"
 # Slow enough to watch progress move page by page, quick enough for the test budget.
 SOURCE_LATENCY = 0.25
-RESOURCES = "[organisationUnits, dataElements, dataElementGroups]"
+# The data elements' category model comes along: the run fails when the destination lacks anything.
+SYNCED = ("organisationUnits", "categoryOptions", "categories", "categoryCombos", "categoryOptionCombos",
+          "dataElements", "dataElementGroups")
+RESOURCES = "[" + ", ".join(SYNCED) + "]"
 
 
 def config_yaml(source_url: str, destination_url: str) -> str:

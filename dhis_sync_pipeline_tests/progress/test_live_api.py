@@ -9,7 +9,7 @@ import requests
 from dagster import DagsterEventType, DagsterInstance
 
 from dhis_sync_pipeline.progress.status import iso
-from dhis_sync_pipeline_tests.progress.conftest import wait_until
+from dhis_sync_pipeline_tests.progress.conftest import SYNCED, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -84,13 +84,13 @@ def test_progress_rises_during_a_run_and_last_job_matches_dagster_afterwards(cli
                s["timing"]["estimated_remaining_seconds"] >= 0 for s in moving)
     # French step labels, DHIS2's resource names.
     assert any(s["current_step"] == "Synchronisation des métadonnées" for s in samples)
-    assert any(s["current_resource"] in {"organisationUnits", "dataElements", "dataElementGroups"} for s in samples)
+    assert any(s["current_resource"] in set(SYNCED) for s in samples)
 
     # Resources appear as they start: dataElementGroups waits for dataElements.
     seen = [set(s["resources"]) for s in samples]
     for earlier, later in zip(seen, seen[1:]):
         assert earlier <= later
-    assert len(seen[0]) < 3 and seen[-1] == {"organisationUnits", "dataElements", "dataElementGroups"}
+    assert len(seen[0]) < len(SYNCED) and seen[-1] == set(SYNCED)
 
     # The dashboard stats said a job was running.
     card = next(c for c in stats_while_running["configs"] if c["config_id"] == "local_97_94")

@@ -11,6 +11,7 @@ from dhis_sync_pipeline.config import load_config
 from dhis_sync_pipeline.launch import execute_in_process
 from dhis_sync_pipeline.progress.status import StatusService
 from dhis_sync_pipeline.progress.store import SQLITE_FILE, get_store, store_url_for_instance
+from dhis_sync_pipeline_tests.progress.conftest import SYNCED
 
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
 
@@ -73,7 +74,7 @@ def test_postgres_instance_keeps_progress_in_its_own_database(live_env, postgres
             rows = cursor.fetchall()
             cursor.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'runs'")
             assert cursor.fetchone()[0] == 1
-        assert [r[0] for r in rows] == ["dataElementGroups", "dataElements", "organisationUnits"]
+        assert [r[0] for r in rows] == sorted(SYNCED)
         assert all(processed == total and total > 0 for _, processed, total in rows)
         assert not (home / SQLITE_FILE).exists()
 
