@@ -22,6 +22,7 @@ from dhis_sync_pipeline.automation.sensors import schedule_name, sensor_name
 from dhis_sync_pipeline.config import ConfigError, SyncConfig, SyncFile, config_path, load_config
 from dhis_sync_pipeline.config_edit import add_sync_config, update_auto_sync
 from dhis_sync_pipeline.launch import LaunchError, execute_in_process, trigger_run, wait_for_run
+from dhis_sync_pipeline.orchestration.instance_yaml import write_default_instance_yaml
 from dhis_sync_pipeline.orchestration.run_summary import summarize_run
 from dhis_sync_pipeline.orchestration.tags import CONFIG_TAG
 from dhis_sync_pipeline.progress.serve import serve_command
@@ -30,6 +31,9 @@ from dhis_sync_pipeline.progress.serve import serve_command
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Keep DHIS2 servers in step, with Dagster doing the scheduling, retries and history."""
+    # A Dagster home without a dagster.yaml gets the project's: one run per configuration and
+    # killed runs marked failed (a user's own file is never replaced).
+    write_default_instance_yaml()
 
 
 @main.command()
