@@ -486,8 +486,14 @@ class DHIS2Client:
         """
         response = self._send("GET", "dataValueSets", params=params, stream=True)
         response.raw.decode_content = True  # gzip from the server or a proxy
+        pinned = _pinned_fields(params)
         try:
-            yield from ijson.items(response.raw, "dataValues.item", use_float=True)
+            for row in ijson.items(response.raw, "dataValues.item", use_float=True):
+                if "followUp" in row:  # 2.43 (DataExportValue) spells it followUp
+                    row["followup"] = row.pop("followUp")
+                for name, value in pinned:
+                    row.setdefault(name, value)
+                yield row
         except (ijson.JSONError, requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
             raise DHIS2TruncatedBodyError(
                 f"{self._where()} cut short its answer to GET /api/dataValueSets "
@@ -568,6 +574,21 @@ class DHIS2Client:
         Async (polled to the end) unless `async=False`/`async_=False`.
         """
         return self.post_import("dataValueSets", payload, content_type=content_type, params=_async_params(params))
+
+
+def _pinned_fields(params: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Row fields 2.43 moves to the header when the request pins them to one id (DataExportOutput)."""
+    pinned = []
+    for name, is_pinned in (
+        ("orgUnit", str(params.get("children", "false")).lower() != "true"),
+        ("period", True),
+        ("attributeOptionCombo", True),
+    ):
+        value = params.get(name)
+        values = value if isinstance(value, (list, tuple)) else [value] if value else []
+        if is_pinned and len(values) == 1 and "," not in str(values[0]):
+            pinned.append((name, str(values[0])))
+    return pinned
 
 
 def _async_params(params: dict[str, Any]) -> dict[str, Any]:

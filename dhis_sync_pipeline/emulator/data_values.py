@@ -714,7 +714,10 @@ def _upsert_group_243(state, ds, decoded: list, delete: bool, dry_run: bool, ato
     # validateKeyConsistency, in DHIS2's order; an unknown id is "not usable" like a foreign one
     members = {(e.get("dataElement") or {}).get("id"): (e.get("categoryCombo") or {}).get("id")
                for e in dataset.get("dataSetElements") or []}
-    not_in = list(dict.fromkeys(v[1] for v in decoded if v[1] not in members))
+    elements = store["dataElements"]
+    # An id the database does not hold is "not usable" too (the set's member list is a join on
+    # dataelement in DHIS2, so a dangling reference left by the emulator's delete cannot count).
+    not_in = list(dict.fromkeys(v[1] for v in decoded if v[1] not in members or v[1] not in elements))
     if not_in:
         raise _GroupRejected("E8020", ds, not_in)
     sources = {(o or {}).get("id") for o in dataset.get("organisationUnits") or []}
@@ -733,7 +736,6 @@ def _upsert_group_243(state, ds, decoded: list, delete: bool, dry_run: bool, ato
               if aoc not in cocs or combo_of.get(aoc) != ds_combo]
     if not_in:
         raise _GroupRejected("E8023", ds, not_in)
-    elements = store["dataElements"]
     cocs_by_de: dict[str, dict[str, None]] = {}
     for v in decoded:
         cocs_by_de.setdefault(v[1], {})[v[4]] = None

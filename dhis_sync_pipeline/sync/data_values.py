@@ -200,12 +200,20 @@ def _post(
 def post_values(
     destination: DHIS2Client, frame: pd.DataFrame, data_set: str | None, options: ImportOptions, strategy: str
 ) -> tuple[ImportResult, list[ObjectError]]:
-    """POST one chunk of values (with `dataSet` when given); the result and each rejected value."""
+    """POST one chunk of values; the result and each rejected value.
+
+    `data_set` is given for 2.43+ destinations only, whose importer wants it; older ones check a
+    header dataSet against more rules (locks, assignments) that a sync should not add.
+    """
     columns = [c for c in CARRIED if c in frame.columns]
-    head = b'{"dataSet":' + json.dumps(data_set).encode() + b"," if data_set else b"{"
-    body = head + b'"dataValues":' + frame[columns].to_json(orient="records").encode("utf-8") + b"}"
+    records = frame[columns]
+    head = b"{"
+    if data_set:  # a 2.43 destination: its importer needs dataSet and reads followUp (DataEntryInput)
+        head = b'{"dataSet":' + json.dumps(data_set).encode() + b","
+        records = records.rename(columns={"followup": "followUp"})
+    body = head + b'"dataValues":' + records.to_json(orient="records").encode("utf-8") + b"}"
     result = destination.post_data_values(
-        _without_nulls(body, frame[columns]),
+        _without_nulls(body, records),
         importStrategy=strategy,
         dryRun=str(options.dry_run).lower(),
         idScheme="UID",
