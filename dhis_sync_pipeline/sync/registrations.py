@@ -5,8 +5,9 @@ time selections are periods, start/end dates and `created`, which filters the co
 (`cdsr.date >= created`, JdbcCompleteDataSetRegistrationExchangeStore) and is exported as a date
 only. So the first run reads the window's periods; later runs read what was completed since the
 watermark's day (a day of overlap, the date has no time) plus the periods whose values changed.
-Un-completing deletes the registration on the source, and no export shows it: un-completions
-are not propagated (README: Configuration).
+An un-completion is stored as `completed: false` (CompleteDataSetRegistrationBatchHandler) and is
+carried like any registration when one of those exports shows it; a registration deleted on the
+source (importStrategy=DELETE) leaves no trace in any export and is not propagated.
 """
 
 from __future__ import annotations
