@@ -22,6 +22,7 @@ from dhis_sync_pipeline.dhis2.query import chunked
 
 #: Periods per request: 150 ISO periods keep the URL near 3 KB (DHIS2 refuses URLs over ~8 KB).
 PERIODS_PER_REQUEST = 150
+ROOTS_PER_REQUEST = 100  # 100 org unit UIDs: about 2 KB more
 IMPORTED = ("dataSet", "period", "organisationUnit", "attributeOptionCombo", "date", "storedBy", "completed")
 
 
@@ -33,13 +34,17 @@ def registration_queries(
     changed_periods: Iterable[str],
 ) -> list[dict[str, Any]]:
     """The export requests that together hold every registration the run must send."""
-    base = {"dataSet": data_set, "orgUnit": list(data.org_units), "children": "true"}
     dates = {"startDate": window[0].isoformat(), "endDate": window[1].isoformat()}
     if since is None:
-        return [{**base, **dates}]
-    queries = [{**base, **dates, "created": (since.date() - dt.timedelta(days=1)).isoformat()}]
-    queries += [{**base, "period": list(periods)} for periods in chunked(sorted(changed_periods), PERIODS_PER_REQUEST)]
-    return queries
+        selections = [dates]
+    else:
+        selections = [{**dates, "created": (since.date() - dt.timedelta(days=1)).isoformat()}]
+        selections += [{"period": list(p)} for p in chunked(sorted(changed_periods), PERIODS_PER_REQUEST)]
+    return [
+        {"dataSet": data_set, "orgUnit": roots, "children": "true", **selection}
+        for roots in chunked(list(data.org_units), ROOTS_PER_REQUEST)
+        for selection in selections
+    ]
 
 
 def sync_registrations(
