@@ -130,6 +130,8 @@ class Gatekeeper:
 
         if decision.kind == "truncate":
             return await self._truncated(scope, receive, send)
+        if decision.kind == "fail_after_commit":
+            return await self._failed_after_commit(scope, receive, send, decision)
         await self.app(scope, receive, send)
 
     async def _fault_response(self, send, decision: Decision) -> None:
@@ -140,8 +142,8 @@ class Gatekeeper:
             await send_json(send, decision.status,
                             web_message(decision.status, "Injected server error"))
 
-    async def _truncated(self, scope, receive, send) -> None:
-        """Run the request, then promise more bytes than are sent and hang up."""
+    async def _captured(self, scope, receive) -> tuple[dict, bytes]:
+        """Run the request to the end (a POST is committed); return its start message and body."""
         start: dict = {}
         chunks: list[bytes] = []
 
@@ -152,7 +154,16 @@ class Gatekeeper:
                 chunks.append(message.get("body", b""))
 
         await self.app(scope, receive, capture)
-        body = b"".join(chunks)
+        return start, b"".join(chunks)
+
+    async def _failed_after_commit(self, scope, receive, send, decision: Decision) -> None:
+        """Apply the request, then answer an error instead (a proxy giving up on a slow import)."""
+        await self._captured(scope, receive)
+        await self._fault_response(send, decision)
+
+    async def _truncated(self, scope, receive, send) -> None:
+        """Run the request, then promise more bytes than are sent and hang up."""
+        start, body = await self._captured(scope, receive)
         headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
         headers.append((b"content-length", str(len(body) + 1024).encode()))
         await send({"type": "http.response.start", "status": start.get("status", 200),
