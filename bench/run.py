@@ -391,6 +391,11 @@ def data_scenario(sizes: Sizes, count: int, work: Path, log_dir: Path) -> dict[s
                                    "step_seconds": step.get("seconds")}
         return found
 
+    def check_seconds(report: dict[str, Any]) -> float:
+        """Step time of the dataSets' verification checks (a step each, after the sync step)."""
+        return round(sum(s.get("seconds") or 0 for k, s in report["steps"].items()
+                         if k.endswith("_destination_holds_source_values")), 3)
+
     first_assets, again_assets = data_assets(first), data_assets(again)
     read = sum(a["read"] or 0 for a in first_assets.values())
     asset_seconds = sum(a["duration_seconds"] or 0 for a in first_assets.values())
@@ -414,6 +419,7 @@ def data_scenario(sizes: Sizes, count: int, work: Path, log_dir: Path) -> dict[s
             "run_seconds": first["run_seconds"],  # execute_in_process: preflight + data steps
             "values_per_second": round(sync_rate, 1),
             "peak_rss_mb": first["peak_rss_mb"],
+            "check_step_seconds": check_seconds(first),
             "per_data_set": first_assets,
             "run_id": first["run_id"],
         },
@@ -426,6 +432,7 @@ def data_scenario(sizes: Sizes, count: int, work: Path, log_dir: Path) -> dict[s
             "max_step_seconds": max((a["step_seconds"] or 0 for a in again_assets.values()), default=0),
             "run_seconds": again["run_seconds"],
             "peak_rss_mb": again["peak_rss_mb"],
+            "check_step_seconds": check_seconds(again),
             "per_data_set": again_assets,
         },
     }
@@ -480,6 +487,8 @@ def checks(results: dict[str, Any]) -> list[dict[str, Any]]:
         requests_made = sum((a.get("export_requests") or 0) for a in sync["per_data_set"].values())
         splits = sum((a.get("slice_splits") or 0) for a in sync["per_data_set"].values())
         row(f"data {n}: export requests (slices split)", f"{requests_made} ({splits})")
+        row(f"data {n}: verification check steps (first run, no-change run)",
+            f"{sync['check_step_seconds']:.1f} s, {inc['check_step_seconds']:.1f} s")
         row(f"data {n}: no-change incremental step time", f"{inc['step_seconds']:.2f} s "
             f"(max step {inc['max_step_seconds']:.2f} s, {inc['read']} read)",
             f"< {TARGET_INCREMENTAL_S:.0f} s", inc["step_seconds"] < TARGET_INCREMENTAL_S)
