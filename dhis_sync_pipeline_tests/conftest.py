@@ -96,3 +96,12 @@ def write_config(tmp_path, monkeypatch) -> Callable[..., SyncFile]:
         return load_config(path)
 
     return write
+
+
+# The fault suite's verdict table (dhis_sync_pipeline_tests/faults): hooks must be in this
+# conftest, which the xdist controller loads, to print it in every run.
+from dhis_sync_pipeline_tests.faults.report import (  # noqa: E402,F401
+    pytest_sessionfinish,
+    pytest_terminal_summary,
+    pytest_testnodedown,
+)
