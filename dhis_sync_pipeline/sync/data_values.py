@@ -100,7 +100,7 @@ def sync_data_set(
 
     reader = SliceReader(
         source.stream_data_values,
-        lambda uid: _children(source, uid),
+        lambda uid: child_org_units(source, uid),
         export_scope(data_set, window, since, overlap),
         slice_cap,
         describe=f"dataSet {data_set}",
@@ -134,7 +134,8 @@ def sync_data_set(
     return outcome
 
 
-def _children(source: DHIS2Client, uid: str) -> list[str]:
+def child_org_units(source: DHIS2Client, uid: str) -> list[str]:
+    """The UIDs of an org unit's children (how a too-big slice is split)."""
     pages = source.iter_pages("organisationUnits", fields="id", filters=[f"parent.id:eq:{uid}"], page_size=1000)
     return [unit["id"] for page in pages for unit in page]
 

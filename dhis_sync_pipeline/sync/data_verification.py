@@ -22,7 +22,7 @@ import pandas as pd
 from dhis_sync_pipeline.config import ImportOptions
 from dhis_sync_pipeline.dhis2 import DHIS2Client, ObjectError
 from dhis_sync_pipeline.sync.data_slices import SliceReader
-from dhis_sync_pipeline.sync.data_values import DEFAULT_COMBO, KEY, post_values
+from dhis_sync_pipeline.sync.data_values import DEFAULT_COMBO, child_org_units, post_values
 
 _MASK = (1 << 64) - 1
 Group = tuple[str, str]  # (orgUnit, period)
@@ -77,9 +77,8 @@ def totals(rows: Iterable[dict[str, Any]]) -> dict[Group, GroupTotals]:
 
 def _reader(client: DHIS2Client, data_set: str, window: tuple[dt.date, dt.date], cap: int) -> SliceReader:
     scope = {"dataSet": data_set, "startDate": window[0].isoformat(), "endDate": window[1].isoformat()}
-    children = (lambda uid: [u["id"] for page in client.iter_pages(
-        "organisationUnits", fields="id", filters=[f"parent.id:eq:{uid}"], page_size=1000) for u in page])
-    return SliceReader(client.stream_data_values, children, scope, cap, describe=f"dataSet {data_set}")
+    return SliceReader(client.stream_data_values, lambda uid: child_org_units(client, uid), scope, cap,
+                       describe=f"dataSet {data_set}")
 
 
 def _values_of(client: DHIS2Client, data_set: str, window, cap: int, groups: Iterable[Group]) -> dict[ValueKey, dict]:
@@ -120,7 +119,7 @@ def verify_and_heal(
     extra = [row for key, row in held.items() if key not in wanted]
     for rows, strategy in ((resend, options.import_strategy), (extra, "DELETE")):
         for chunk in _chunks(rows, page_size):
-            result, errors = post_values(destination, pd.DataFrame.from_records(chunk), data_set if send_data_set else None,
+            _, errors = post_values(destination, pd.DataFrame.from_records(chunk), data_set if send_data_set else None,
                                          options, strategy)
             outcome.errors.extend(errors)
     outcome.resent, outcome.deleted = len(resend), len(extra)
@@ -136,4 +135,4 @@ def _chunks(rows: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, An
         yield rows[start : start + size]
 
 
-__all__ = ["DataVerification", "KEY", "totals", "verify_and_heal"]
+__all__ = ["DataVerification", "totals", "verify_and_heal"]
