@@ -25,7 +25,7 @@ from dhis_sync_pipeline.launch import LaunchError, execute_in_process, trigger_r
 from dhis_sync_pipeline.orchestration.instance_yaml import write_default_instance_yaml
 from dhis_sync_pipeline.orchestration.run_summary import summarize_run
 from dhis_sync_pipeline.orchestration.tags import CONFIG_TAG
-from dhis_sync_pipeline.progress.serve import serve_command
+from dhis_sync_pipeline.dashboard.serve import serve_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -1,4 +1,4 @@
-"""Live sync progress: the Dagster resource steps report to, its store, the JSON API and dashboard."""
+"""Live sync progress, step side: the Dagster resource steps report to and the store it writes."""
 
 from dhis_sync_pipeline.progress.resource import ProgressReporter, ProgressResource
 from dhis_sync_pipeline.progress.store import ProgressStore, store_url_for_instance

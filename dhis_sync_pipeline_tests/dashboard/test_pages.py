@@ -12,7 +12,7 @@ from dagster import DagsterInstance, RunsFilter
 from dhis_sync_pipeline.config import load_config
 from dhis_sync_pipeline.launch import execute_in_process
 from dhis_sync_pipeline.orchestration.tags import CONFIG_TAG
-from dhis_sync_pipeline_tests.progress.conftest import PASSWORD
+from dhis_sync_pipeline_tests.dashboard.conftest import PASSWORD
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ import pytest
 import requests
 from dagster import DagsterEventType, DagsterInstance
 
-from dhis_sync_pipeline.progress.status import iso
-from dhis_sync_pipeline_tests.progress.conftest import SYNCED, wait_until
+from dhis_sync_pipeline.dashboard.status import iso
+from dhis_sync_pipeline_tests.dashboard.conftest import SYNCED, wait_until
 
 pytestmark = pytest.mark.slow
 

@@ -16,7 +16,7 @@ from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
 from dhis_sync_pipeline.config import SyncConfig, SyncFile
 from dhis_sync_pipeline.orchestration.tags import CONFIG_TAG
-from dhis_sync_pipeline.progress.i18n import step_label
+from dhis_sync_pipeline.dashboard.i18n import step_label
 from dhis_sync_pipeline.progress.resource import percent
 from dhis_sync_pipeline.progress.store import ProgressStore, ResourceProgress
 

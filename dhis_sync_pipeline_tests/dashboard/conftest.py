@@ -115,8 +115,8 @@ def serving(settings) -> Iterator[str]:
 
     import uvicorn
 
-    from dhis_sync_pipeline.progress.app import create_app
-    from dhis_sync_pipeline.progress.guard import served_hosts
+    from dhis_sync_pipeline.dashboard.app import create_app
+    from dhis_sync_pipeline.dashboard.guard import served_hosts
 
     port = free_port()
     settings = dataclasses.replace(settings, allowed_hosts=tuple(served_hosts("127.0.0.1", port, loopback=True)))
@@ -136,7 +136,7 @@ def serving(settings) -> Iterator[str]:
 
 @pytest.fixture(scope="package")
 def dashboard_url(live_env) -> Iterator[str]:
-    from dhis_sync_pipeline.progress.app import AppSettings
+    from dhis_sync_pipeline.dashboard.app import AppSettings
 
     with serving(AppSettings(dagster_url=DAGSTER_UI_URL)) as url:
         yield url

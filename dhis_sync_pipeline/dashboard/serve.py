@@ -9,8 +9,8 @@ import socket
 
 import click
 
-from dhis_sync_pipeline.progress.app import DAGSTER_URL_ENV, SECRET_ENV, TOKEN_ENV, AppSettings, create_app
-from dhis_sync_pipeline.progress.guard import served_hosts
+from dhis_sync_pipeline.dashboard.app import DAGSTER_URL_ENV, SECRET_ENV, TOKEN_ENV, AppSettings, create_app
+from dhis_sync_pipeline.dashboard.guard import served_hosts
 
 ALLOWED_HOSTS_ENV = "DHIS_SYNC_ALLOWED_HOSTS"
 MIN_SECRET_LENGTH = 32

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dhis_sync_pipeline_tests.progress.conftest import results_dir
+from dhis_sync_pipeline_tests.dashboard.conftest import results_dir
 
 pytestmark = pytest.mark.slow
 
@@ -128,8 +128,8 @@ def test_dashboard_shows_a_run_moving_then_logs_and_stop(browser, dashboard_url,
 
 
 def test_with_a_token_the_browser_signs_in_once_then_uses_the_dashboard(browser, live_env, tmp_path):
-    from dhis_sync_pipeline.progress.app import AppSettings
-    from dhis_sync_pipeline_tests.progress.conftest import serving
+    from dhis_sync_pipeline.dashboard.app import AppSettings
+    from dhis_sync_pipeline_tests.dashboard.conftest import serving
 
     token = "a-long-random-dashboard-token-for-the-browser-test"
     with serving(AppSettings(dagster_url="http://127.0.0.1:3000", access_token=token)) as url:

@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from dhis_sync_pipeline.progress.app import AppSettings
-from dhis_sync_pipeline_tests.progress.conftest import free_port, serving, wait_until
+from dhis_sync_pipeline.dashboard.app import AppSettings
+from dhis_sync_pipeline_tests.dashboard.conftest import free_port, serving, wait_until
 
 TOKEN = "correct-horse-battery-staple-0123456789"
 ACTIONS_NOT_FOR_THIS_SESSION = "not the one of this browser session"

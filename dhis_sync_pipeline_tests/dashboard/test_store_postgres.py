@@ -9,9 +9,9 @@ from dagster import DagsterInstance
 
 from dhis_sync_pipeline.config import load_config
 from dhis_sync_pipeline.launch import execute_in_process
-from dhis_sync_pipeline.progress.status import StatusService
+from dhis_sync_pipeline.dashboard.status import StatusService
 from dhis_sync_pipeline.progress.store import SQLITE_FILE, get_store, store_url_for_instance
-from dhis_sync_pipeline_tests.progress.conftest import SYNCED
+from dhis_sync_pipeline_tests.dashboard.conftest import SYNCED
 
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
 

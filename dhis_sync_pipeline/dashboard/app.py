@@ -35,9 +35,9 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from dhis_sync_pipeline.config import ConfigError, SyncFile, config_path, load_config
-from dhis_sync_pipeline.progress import guard, i18n
-from dhis_sync_pipeline.progress.logs import LEVELS, read_logs
-from dhis_sync_pipeline.progress.status import StatusService, UnknownConfig
+from dhis_sync_pipeline.dashboard import guard, i18n
+from dhis_sync_pipeline.dashboard.logs import LEVELS, read_logs
+from dhis_sync_pipeline.dashboard.status import StatusService, UnknownConfig
 from dhis_sync_pipeline.progress.store import ProgressStore, get_store, store_url_for_instance
 
 log = logging.getLogger(__name__)

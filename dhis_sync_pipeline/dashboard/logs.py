@@ -16,7 +16,7 @@ from dagster import DagsterEventType, DagsterInstance, RunsFilter
 
 from dhis_sync_pipeline.config import BasicAuthConfig, SyncFile
 from dhis_sync_pipeline.orchestration.tags import CONFIG_TAG
-from dhis_sync_pipeline.progress.status import iso
+from dhis_sync_pipeline.dashboard.status import iso
 
 LEVELS = {"DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARNING": logging.WARNING, "ERROR": logging.ERROR}
 SHOWN_EVENTS = {
