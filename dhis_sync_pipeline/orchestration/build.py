@@ -10,7 +10,7 @@ from dhis_sync_pipeline.orchestration.data_assets import build_data_assets
 from dhis_sync_pipeline.orchestration.metadata_assets import build_metadata_assets
 from dhis_sync_pipeline.orchestration.preflight import build_preflight_asset
 from dhis_sync_pipeline.orchestration.resources import instance_resource, resource_key
-from dhis_sync_pipeline.orchestration.tags import CONFIG_TAG
+from dhis_sync_pipeline.orchestration.tags import CONFIG_TAG, DESTINATION_TAG
 from dhis_sync_pipeline.progress import ProgressResource
 
 
@@ -36,5 +36,5 @@ def build_sync_job(config: SyncConfig):
         name=config.job_name,
         selection=AssetSelection.groups(config.id),
         description=f"{config.name}: {config.source} → {config.destination} ({config.execution_mode})",
-        tags={CONFIG_TAG: config.id},
+        tags={CONFIG_TAG: config.id, DESTINATION_TAG: config.destination},
     )
