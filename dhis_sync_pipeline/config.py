@@ -159,8 +159,12 @@ class ImportOptions(_Strict):
 
 
 class PageSizes(_Strict):
-    metadata_read: int = Field(default=500, ge=1, le=10_000)
-    metadata_write: int = Field(default=1_000, ge=1, le=50_000)
+    metadata_read: int = Field(default=500, ge=1, le=10_000)  # objects per page of a type read in pages
+    # A type with more changed objects than this is read in pages; smaller ones all come in one
+    # GET /api/metadata together.
+    metadata_export: int = Field(default=50_000, ge=1, le=1_000_000)
+    # Objects per POST /api/metadata (of all types together: DHIS2 orders one payload itself).
+    metadata_write: int = Field(default=5_000, ge=1, le=50_000)
     data_values: int = Field(default=10_000, ge=50, le=30_000)
     # Rows one dataValueSets answer may hold before its slice is split (`limit`, never a page).
     data_values_slice_cap: int = Field(default=200_000, ge=100, le=5_000_000)
@@ -331,6 +335,106 @@ class AutoSyncSettings(_Strict):
         return [TimeWindow.parse(text) for text in self.allowed_time_windows]
 
 
+# --- notifications ---------------------------------------------------------------------------
+
+NotificationEvent = Literal["failure", "recovery", "success"]
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+$")
+
+
+def _refuse_notification_secrets(data: Any) -> Any:
+    if isinstance(data, dict):
+        if "webhook_url" in data:
+            raise ValueError(
+                "a webhook URL carries its own secret and must not be written in the configuration file; "
+                "put it in an environment variable and name that variable with webhook_url_env "
+                "(e.g. webhook_url_env: DHIS_SYNC_WEBHOOK)"
+            )
+        if "password" in data:
+            raise ValueError(
+                "an SMTP password must not be written in the configuration file; put it in an environment "
+                "variable and name that variable with password_env (e.g. password_env: DHIS_SYNC_SMTP_PASSWORD)"
+            )
+    return data
+
+
+class EmailNotification(_Strict):
+    """An SMTP server to send alerts through (STARTTLS on port 587 by default)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    smtp_host: str = Field(min_length=1)
+    smtp_port: int = Field(default=587, ge=1, le=65_535)
+    starttls: bool = True
+    username: str | None = None
+    password_env: str | None = None
+    sender: str = Field(alias="from")
+    to: tuple[str, ...] = Field(min_length=1)
+
+    _no_secrets = model_validator(mode="before")(_refuse_notification_secrets)
+
+    @field_validator("password_env")
+    @classmethod
+    def _env_name(cls, value: str | None) -> str | None:
+        return None if value is None else _check_env_var_name(value)
+
+    @field_validator("sender")
+    @classmethod
+    def _sender(cls, value: str) -> str:
+        if not EMAIL_PATTERN.match(value):
+            raise ValueError(f"{value!r} is not an e-mail address; write e.g. from: dhis-sync@example.org")
+        return value
+
+    @field_validator("to")
+    @classmethod
+    def _recipients(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [v for v in value if not EMAIL_PATTERN.match(v)]
+        if bad:
+            raise ValueError(f"{', '.join(map(repr, bad))} is not an e-mail address; write e.g. to: [team@example.org]")
+        return value
+
+    @model_validator(mode="after")
+    def _login_pair(self) -> EmailNotification:
+        if (self.username is None) != (self.password_env is None):
+            raise ValueError("username and password_env go together: give both to log in to the SMTP server, "
+                             "or neither to send without logging in")
+        return self
+
+
+class NotificationsConfig(_Strict):
+    """Alerts by chat webhook and/or e-mail when a run fails, recovers or succeeds.
+
+    At the top of the file it is the default; a configuration's own section overrides the keys it
+    gives (`email` as a whole)."""
+
+    on: tuple[NotificationEvent, ...] = ("failure", "recovery")
+    webhook_url_env: str | None = None
+    kind: Literal["slack", "teams", "json"] = "slack"
+    email: EmailNotification | None = None
+    # Where the links in messages point; default: DHIS_SYNC_DAGSTER_URL / DHIS_SYNC_DASHBOARD_URL.
+    dagster_url: str | None = None
+    dashboard_url: str | None = None
+
+    _no_secrets = model_validator(mode="before")(_refuse_notification_secrets)
+
+    @field_validator("webhook_url_env")
+    @classmethod
+    def _env_name(cls, value: str | None) -> str | None:
+        return None if value is None else _check_env_var_name(value)
+
+    @field_validator("dagster_url", "dashboard_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and urlparse(value).scheme not in ("http", "https"):
+            raise ValueError(f"{value!r} is not an http(s) URL; write e.g. https://dagster.example.org")
+        return value.rstrip("/") if value else value
+
+    def secret_envs(self) -> list[tuple[str, str]]:
+        """(variable, key) of each secret this section names."""
+        found = [(self.webhook_url_env, "webhook_url_env")] if self.webhook_url_env else []
+        if self.email and self.email.password_env:
+            found.append((self.email.password_env, "email.password_env"))
+        return found
+
+
 class SyncConfig(_Strict):
     id: str
     name: str = Field(min_length=1)
@@ -344,6 +448,7 @@ class SyncConfig(_Strict):
     error_tolerance: int = Field(default=0, ge=0)
     step_retries: StepRetries = StepRetries()
     auto_sync: AutoSyncSettings | None = None
+    notifications: NotificationsConfig | None = None  # overrides the file's default, key by key
 
     @field_validator("id")
     @classmethod
@@ -386,6 +491,7 @@ class SyncConfig(_Strict):
 class SyncFile(_Strict):
     instances: tuple[InstanceConfig, ...]
     sync_configurations: tuple[SyncConfig, ...] = ()
+    notifications: NotificationsConfig | None = None  # the default of every configuration
 
     @model_validator(mode="after")
     def _cross_references(self) -> SyncFile:
@@ -409,6 +515,28 @@ class SyncFile(_Strict):
         if problems:
             raise _CrossReferenceErrors(problems)
         return self
+
+    @model_validator(mode="after")
+    def _notification_channels(self) -> SyncFile:
+        problems = []
+        if self.notifications is not None and self.notifications.on and not _has_channel(self.notifications):
+            if not all(c.notifications for c in self.sync_configurations):  # someone inherits it as is
+                problems.append("notifications: no channel to send to; add webhook_url_env or email")
+        for index, config in enumerate(self.sync_configurations):
+            effective = self.notifications_for(config)
+            if config.notifications is not None and effective and effective.on and not _has_channel(effective):
+                problems.append(f"sync_configurations[{index}].notifications: no channel to send to; add "
+                                "webhook_url_env or email here or in the notifications section at the top")
+        if problems:
+            raise _CrossReferenceErrors(problems)
+        return self
+
+    def notifications_for(self, config: SyncConfig) -> NotificationsConfig | None:
+        """The file's default notifications with the keys the configuration sets replaced."""
+        own, default = config.notifications, self.notifications
+        if own is None or default is None:
+            return own or default
+        return default.model_copy(update={name: getattr(own, name) for name in own.model_fields_set})
 
     def instance(self, name: str) -> InstanceConfig:
         for instance in self.instances:
@@ -439,6 +567,13 @@ class SyncFile(_Strict):
                     f"instance '{instance.name}': {name} (its {field}) is not set, so syncs using it will fail; "
                     f"export {name}=… in the environment of the webserver, daemon and run workers"
                 )
+        sections = [("notifications", self.notifications)] + [
+            (f"configuration '{c.id}' notifications", c.notifications) for c in self.sync_configurations]
+        for where, section in sections:
+            for name, key in section.secret_envs() if section else ():
+                if not os.environ.get(name):
+                    warnings.append(f"{where}: {name} (its {key}) is not set, so those messages cannot be sent; "
+                                    f"export {name}=… in the environment of the dagster-daemon")
         return warnings
 
     def sync_config(self, config_id: str) -> SyncConfig:
@@ -447,6 +582,10 @@ class SyncFile(_Strict):
                 return config
         known = ", ".join(c.id for c in self.sync_configurations) or "none"
         raise KeyError(f"no sync configuration '{config_id}' (known: {known})")
+
+
+def _has_channel(section: NotificationsConfig) -> bool:
+    return bool(section.webhook_url_env or section.email)
 
 
 class _CrossReferenceErrors(ValueError):
