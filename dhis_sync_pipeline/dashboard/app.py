@@ -2,8 +2,8 @@
 
 Starlette + Jinja2. Everything it shows is read from the Dagster instance in DAGSTER_HOME and the
 progress store beside it; its actions (start/stop a sensor, sync now) act on that instance the
-way `dhis-sync start|stop|trigger` do. Bootstrap and Font Awesome come from the xstatic packages,
-so the dashboard works with no internet access.
+way `dhis-sync start|stop|trigger` do. Bootstrap and Font Awesome are files of this
+package (static/vendor/), so the dashboard works with no internet access.
 
 Who may ask what is decided in `guard`: requests must name a Host this server serves; actions are
 POST requests carrying the browser session's CSRF token in `X-CSRF-Token`; with
@@ -378,12 +378,10 @@ def _date(value: str | None) -> dt.date | None:
 
 
 def _static_dirs() -> list[Mount]:
-    import xstatic.pkg.bootstrap as bootstrap
-    import xstatic.pkg.font_awesome as font_awesome
-
+    # Bootstrap and Font Awesome are files of this package (static/vendor/, from their npm
+    # releases, with their licences): no internet access and no extra install needed.
     return [
-        Mount("/static/vendor/bootstrap", app=StaticFiles(directory=bootstrap.BASE_DIR), name="bootstrap"),
-        Mount("/static/vendor/fontawesome", app=StaticFiles(directory=font_awesome.BASE_DIR), name="fontawesome"),
+        Mount("/static/vendor", app=StaticFiles(directory=HERE / "static" / "vendor"), name="vendor"),
         Mount("/static/app", app=StaticFiles(directory=HERE / "static"), name="app_static"),
     ]
 
