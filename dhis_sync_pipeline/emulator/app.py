@@ -24,6 +24,7 @@ from .registrations import (BadRequest, check_import_params, delete_registration
 from .responses import import_report_response, import_summary_response, raw_summary, web_message
 from .tasks import JobRunner
 from .timeutil import display_name
+from .tracker_api import tracker_routes
 
 
 class DHIS2JSON(JSONResponse):
@@ -308,6 +309,7 @@ def build_app(state, faults: FaultInjector, jobs: JobRunner) -> Any:
         Route("/api/system/tasks/{job_type}/{job_id}", task),
         Route("/api/system/tasks/{job_type}", tasks_of_type),
         Route("/api/system/taskSummaries/{job_type}/{job_id}", task_summary),
+        *tracker_routes(state, jobs, faults),  # /api/tracker/… (tracker_api.py)
         Route("/api/{collection}", collection, methods=["GET"]),
         Route("/api/{collection}/{uid}", one_object, methods=["GET"]),
         Route("/__emulator__/faults", faults_post, methods=["POST"]),

@@ -89,7 +89,7 @@ def _unit_name(level: int, levels: int, index: int, rng: random.Random) -> str:
 
 
 def generate_metadata(org_units: int = 200, levels: int = 4, data_elements: int = 100,
-                      data_sets: int = 3, seed: int = 1) -> dict:
+                      data_sets: int = 3, seed: int = 1, tracker: bool = False) -> dict:
     """A /api/metadata payload; identical for identical arguments."""
     rng = random.Random(seed)
     uid = _Uids(rng)
@@ -166,7 +166,12 @@ def generate_metadata(org_units: int = 200, levels: int = 4, data_elements: int 
               for g, subject in enumerate(SUBJECTS[:min(len(SUBJECTS), data_elements)])]
     indicator_types = [{"id": uid(), "name": "Number", "factor": 1, "number": True},
                        {"id": uid(), "name": "Percentage", "factor": 100, "number": False}]
-    return {"organisationUnits": units, "organisationUnitLevels": levels_payload,
+    extra = {}
+    if tracker:  # programmes, stages, attributes, option sets (tracker_generator.py)
+        from .tracker_generator import tracker_metadata
+        extra = tracker_metadata(uid, facilities)
+        elements = elements + [e for e in extra.pop("dataElements", [])]
+    return {**extra, "organisationUnits": units, "organisationUnitLevels": levels_payload,
             "categoryOptions": options, "categories": [sex, age], "categoryCombos": [combo],
             "categoryOptionCombos": cocs, "dataElements": elements, "dataElementGroups": groups,
             "dataSets": sets, "indicatorTypes": indicator_types}
