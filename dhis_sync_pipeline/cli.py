@@ -26,6 +26,7 @@ from dhis_sync_pipeline.orchestration.instance_yaml import write_default_instanc
 from dhis_sync_pipeline.orchestration.run_summary import summarize_run
 from dhis_sync_pipeline.orchestration.tags import CONFIG_TAG
 from dhis_sync_pipeline.dashboard.serve import serve_command
+from dhis_sync_pipeline.reporting.command import report_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -377,6 +378,7 @@ def config_create(config_id, name, source, destination, automatic, resources, pr
 
 
 main.add_command(serve_command, name="serve")
+main.add_command(report_command, name="report")
 
 if __name__ == "__main__":
     main()

@@ -36,6 +36,7 @@ from starlette.staticfiles import StaticFiles
 
 from dhis_sync_pipeline.config import ConfigError, SyncFile, config_path, load_config
 from dhis_sync_pipeline.dashboard import guard, i18n
+from dhis_sync_pipeline.dashboard.history_pages import history_routes
 from dhis_sync_pipeline.dashboard.logs import LEVELS, read_logs
 from dhis_sync_pipeline.dashboard.status import StatusService, UnknownConfig
 from dhis_sync_pipeline.progress.store import ProgressStore, get_store, store_url_for_instance
@@ -450,6 +451,7 @@ def create_app(settings: AppSettings) -> Starlette:
         Route("/api/auto-sync/summary/", dashboard.api_summary),
         Route("/api/auto-sync/{config_id}/progress/", dashboard.api_progress),
         _action_route(dashboard),
+        *history_routes(dashboard),
         *_static_dirs(),
     ]
     app = Starlette(

@@ -6,6 +6,7 @@ from dagster import AssetSelection, Definitions, define_asset_job
 
 from dhis_sync_pipeline.automation.sensors import build_auto_sync_sensor, build_full_sync_schedule
 from dhis_sync_pipeline.config import SyncConfig, SyncFile
+from dhis_sync_pipeline.notifications import build_notification_sensors
 from dhis_sync_pipeline.orchestration.data_assets import build_data_assets
 from dhis_sync_pipeline.orchestration.metadata_assets import build_metadata_assets
 from dhis_sync_pipeline.orchestration.preflight import build_preflight_asset
@@ -28,6 +29,7 @@ def build_definitions(sync_file: SyncFile) -> Definitions:
                 schedules.append(schedule)
     resources = {resource_key(i.name): instance_resource(i) for i in sync_file.instances}
     resources["sync_progress"] = ProgressResource()
+    sensors.extend(build_notification_sensors(sync_file))  # run-status sensors: failure/recovery/success alerts
     return Definitions(assets=assets, jobs=jobs, sensors=sensors, schedules=schedules, resources=resources)
 
 
