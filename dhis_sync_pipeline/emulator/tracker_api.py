@@ -15,6 +15,7 @@ TrackedEntities-/Events-/Enrollments-/RelationshipsExportController from 2.41):
   enrollments) or `orgUnit` (events) with `orgUnitMode`, and silently ignore `ouMode` and the TE
   `orgUnit`. A mode that needs org units without any is 400 (stricter). With a program, a tracked
   entity's org unit is its owner's in that program (TrackedEntityProgramOwner), as DHIS2 filters.
+- Events: `occurredAfter`/`occurredBefore` (inclusive, whole days).
 - `updatedAfter` (zone-less = server-local; `updatedAt >= updatedAfter`), `includeDeleted`.
   A TE query needs `program`, `trackedEntityType` or `trackedEntities` (400). 2.43: `program` is
   required for events and enrollments (400).
@@ -148,6 +149,8 @@ class Exporter:
             if parsed is None:
                 raise BadQuery(f"Invalid date `{params['updatedAfter']}` for parameter updatedAfter")
             since = format_ts(parsed)
+        occurred = [format_ts(parse_dhis2_date(params[n], self.state.tz) or _bad(n, params[n]))
+                    if params.get(n) else None for n in ("occurredAfter", "occurredBefore")]
         program = params.get("program")
         if self.version >= (2, 43) and kind in ("events", "enrollments") and not program:
             raise BadQuery("Program is mandatory")
@@ -186,6 +189,8 @@ class Exporter:
                 if kind == "events" and params.get("trackedEntity"):
                     if self._te_of_event(store, obj) != params["trackedEntity"]:
                         continue
+                if kind == "events" and not _within(obj.get("occurredAt"), *occurred):
+                    continue
                 if self._keep(obj, include_deleted, since) and in_scope(obj["orgUnit"]):
                     rows.append(obj)
             return rows
@@ -261,6 +266,20 @@ class Exporter:
         if len(rows) > page * size:
             pager["nextPage"] = _link(url, params, page + 1)
         return {"pager": pager, key: items}
+
+
+def _bad(name: str, value: str):
+    raise BadQuery(f"Invalid date `{value}` for parameter {name}")
+
+
+def _within(occurred: str | None, after: str | None, before: str | None) -> bool:
+    """occurredAfter/occurredBefore: inclusive; a date-only bound covers its whole day (EndDateTime)."""
+    value = str(occurred or "")[:23]
+    if after and value < after:
+        return False
+    if before and value[:10] > before[:10]:
+        return False
+    return True
 
 
 def _link(url: str, params, page: int) -> str:
