@@ -335,6 +335,39 @@ class AutoSyncSettings(_Strict):
         return [TimeWindow.parse(text) for text in self.allowed_time_windows]
 
 
+class TrackerSection(_Strict):
+    """Tracker and event data of some programmes (sync/tracker.py)."""
+
+    programs: tuple[str, ...] = Field(min_length=1)  # tracker and single-event programmes
+    org_units: tuple[str, ...] = Field(min_length=1)  # roots
+    org_unit_mode: Literal["SELECTED", "CHILDREN", "DESCENDANTS"] = "DESCENDANTS"
+    start_date: dt.date | None = None
+    end_date: dt.date | None = None
+    relative_window: str | None = None  # events occurred in the window; None: all of them
+    page_size: int = Field(default=1_000, ge=10, le=10_000)  # read pages and posted chunks
+    overlap_seconds: int = Field(default=300, ge=0, le=86_400)  # re-read before the watermark
+    propagate_deletions: bool = True
+
+    _uids = field_validator("programs", "org_units")(DataSection._uids.__func__)  # type: ignore[attr-defined]
+    _window = field_validator("relative_window")(DataSection._window.__func__)  # type: ignore[attr-defined]
+
+    @model_validator(mode="after")
+    def _dates(self) -> TrackerSection:
+        dates = self.start_date is not None or self.end_date is not None
+        if dates and self.relative_window:
+            raise ValueError("give either start_date/end_date or relative_window, not both")
+        if dates and (self.start_date is None or self.end_date is None):
+            raise ValueError("start_date and end_date go together; give both")
+        if dates and self.start_date > self.end_date:  # type: ignore[operator]
+            raise ValueError(f"start_date {self.start_date} is after end_date {self.end_date}")
+        return self
+
+    def window(self, today: dt.date) -> tuple[dt.date, dt.date] | None:
+        if self.start_date is None and self.relative_window is None:
+            return None
+        return DataSection.window(self, today)  # type: ignore[arg-type]
+
+
 # --- notifications ---------------------------------------------------------------------------
 
 NotificationEvent = Literal["failure", "recovery", "success"]
@@ -449,6 +482,7 @@ class SyncConfig(_Strict):
     step_retries: StepRetries = StepRetries()
     auto_sync: AutoSyncSettings | None = None
     notifications: NotificationsConfig | None = None  # overrides the file's default, key by key
+    tracker: TrackerSection | None = None  # tracker and event data (sync/tracker.py)
 
     @field_validator("id")
     @classmethod
