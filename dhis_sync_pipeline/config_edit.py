@@ -1,4 +1,4 @@
-"""Edit the configuration file from the CLI, changing only the lines the edit is about.
+"""Edit the configuration file (CLI and dashboard forms), changing only the lines the edit is about.
 
 A YAML dumper re-indents and re-wraps whatever it writes, so the file is edited as text instead:
 the YAML parser says where each key and value sits, only those spans are replaced (or new lines
@@ -59,6 +59,48 @@ def add_sync_config(path: Path, entry: dict[str, Any]) -> SyncFile:
     return document.write()
 
 
+#: A value in an update's `changes` that removes the key (e.g. start_date when a relative window is chosen).
+DELETE = object()
+
+
+def update_sync_config(path: Path, config_id: str, changes: dict[str, Any]) -> SyncFile:
+    """Set keys of one configuration; a dict merges into an existing mapping, key by key."""
+    document = _Document.read(path)
+    document.merge(("sync_configurations", document.config_index(config_id)), changes)
+    return document.write()
+
+
+def add_instance(path: Path, entry: dict[str, Any]) -> SyncFile:
+    """Append a DHIS2 instance."""
+    document = _Document.read(path)
+    if isinstance(document.expected.get("instances"), list) and document.expected["instances"]:
+        document.append((), "instances", entry)
+    else:
+        document.set_key((), "instances", [entry])
+    return document.write()
+
+
+def update_instance(path: Path, name: str, changes: dict[str, Any]) -> SyncFile:
+    """Set keys of one instance; its `auth` is replaced whole when its type changes (the keys differ)."""
+    document = _Document.read(path)
+    instances = document.expected.get("instances") or []
+    index = next((i for i, e in enumerate(instances) if isinstance(e, dict) and e.get("name") == name), None)
+    if index is None:
+        known = ", ".join(str(e.get("name")) for e in instances if isinstance(e, dict))
+        raise ConfigError(path, [f"instances: no instance named '{name}' (known: {known or 'none'})"])
+    where = ("instances", index)
+    changes = dict(changes)
+    auth = changes.pop("auth", None)
+    current_auth = instances[index].get("auth")
+    if auth is not None:
+        if isinstance(current_auth, dict) and current_auth.get("type") == auth.get("type"):
+            document.merge((*where, "auth"), auth)
+        else:
+            document.set_key(where, "auth", auth)
+    document.merge(where, changes)
+    return document.write()
+
+
 class _Document:
     """The file's text, edited span by span, and the plain data it is meant to hold afterwards."""
 
@@ -99,6 +141,34 @@ class _Document:
                     return
             self.text = _add_key(self.text, mapping, key, value, self.newline)
 
+    def merge(self, where: tuple, changes: dict[str, Any]) -> None:
+        """Set each key; a dict value goes into an existing mapping key by key; DELETE removes a key."""
+        current = _at(self.expected, where)
+        deletions = []
+        for key, value in changes.items():
+            kept = _without_deletions(value)
+            if value is DELETE or kept == {} and isinstance(value, dict) and value:
+                deletions.append(key)  # a section whose every key goes, goes too
+            elif isinstance(value, dict) and value and isinstance(current.get(key), dict):
+                self.merge((*where, key), value)
+            else:
+                self.set_key(where, key, kept)
+        for key in deletions:  # after the additions, so a mapping never passes through empty
+            if key in current:
+                self.delete_key(where, key)
+
+    def delete_key(self, where: tuple, key: str) -> None:
+        del _at(self.expected, where)[key]
+        with self._unusual_yaml():
+            mapping = self._node(where)
+            [(key_node, value_node)] = [(k, v) for k, v in mapping.value if k.value == key]
+            if len(mapping.value) == 1:
+                raise ValueError("the last key of a mapping")  # it would become null, not {}
+            if mapping.flow_style:
+                self.text = _delete_flow_pair(self.text, mapping, key_node, value_node)
+            else:
+                self.text = _delete_block_pair(self.text, key_node, value_node)
+
     def append(self, where: tuple, key: str, item: Any) -> None:
         _at(self.expected, where)[key].append(copy.deepcopy(item))
         with self._unusual_yaml():
@@ -134,6 +204,12 @@ class _Document:
         sync_file = parse_config(self.text, self.path)  # raises ConfigError; the file is not touched
         _replace_file(self.path, (self.bom + self.text).encode("utf-8"))
         return sync_file
+
+
+def _without_deletions(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_deletions(v) for k, v in value.items() if v is not DELETE}
+    return value
 
 
 def _at(data: dict, where: tuple) -> dict:
@@ -205,6 +281,26 @@ def _append_item(text: str, key_node: Node, sequence: SequenceNode, item: Any, i
     first = sequence.value[0]
     item_column = first.start_mark.column if isinstance(first, MappingNode) and not first.flow_style else None
     return _insert_lines(text, _end(text, sequence), _block_item(item, sequence.start_mark.column, item_column), nl)
+
+
+def _delete_block_pair(text: str, key_node: Node, value_node: Node) -> str:
+    """Remove the whole lines of a block mapping's `key: value` (the key must start its line)."""
+    start = text.rfind("\n", 0, key_node.start_mark.index) + 1
+    if text[start:key_node.start_mark.index].strip():
+        raise ValueError("the key shares its line (e.g. the first key of a '- ' item)")
+    end = text.find("\n", _end_of_pair(text, key_node, value_node))
+    end = len(text) if end < 0 else end + 1
+    return text[:start] + text[end:]
+
+
+def _delete_flow_pair(text: str, mapping: MappingNode, key_node: Node, value_node: Node) -> str:
+    """Remove `key: value` and one comma beside it from a flow mapping."""
+    pairs = mapping.value
+    position = next(i for i, (k, _) in enumerate(pairs) if k is key_node)
+    if position + 1 < len(pairs):  # up to the next key
+        return text[:key_node.start_mark.index] + text[pairs[position + 1][0].start_mark.index:]
+    previous_end = _end_of_pair(text, *pairs[position - 1])  # from the end of the previous pair
+    return text[:previous_end] + text[_end_of_pair(text, key_node, value_node):]
 
 
 def _end(text: str, node: Node) -> int:

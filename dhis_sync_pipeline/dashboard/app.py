@@ -36,6 +36,7 @@ from starlette.staticfiles import StaticFiles
 
 from dhis_sync_pipeline.config import ConfigError, SyncFile, config_path, load_config
 from dhis_sync_pipeline.dashboard import guard, i18n
+from dhis_sync_pipeline.dashboard import config_pages, instance_pages
 from dhis_sync_pipeline.dashboard.history_pages import history_routes
 from dhis_sync_pipeline.dashboard.logs import LEVELS, read_logs
 from dhis_sync_pipeline.dashboard.status import StatusService, UnknownConfig
@@ -451,6 +452,7 @@ def create_app(settings: AppSettings) -> Starlette:
         Route("/api/auto-sync/summary/", dashboard.api_summary),
         Route("/api/auto-sync/{config_id}/progress/", dashboard.api_progress),
         _action_route(dashboard),
+        *instance_pages.routes(dashboard), *config_pages.routes(dashboard),
         *history_routes(dashboard),
         *_static_dirs(),
     ]
