@@ -120,6 +120,8 @@ class StatusService:
         elapsed = max(time.time() - started, 0.0)
         speed = round(total_processed / elapsed, 2) if elapsed > 0 else 0.0
         remaining = int(elapsed * (1 - overall) / overall) if 0 < overall < 1 else (0 if overall >= 1 else None)
+        if speed == 0 and overall < 1:
+            remaining = None  # nothing processed yet: no honest estimate
 
         current = _current_row(rows, steps)
         if current is None:

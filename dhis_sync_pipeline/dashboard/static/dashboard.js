@@ -31,6 +31,9 @@
     el.className = "badge " + cls;
     el.textContent = text;
   }
+  function hideBadge(el) { el.className = "badge d-none"; el.textContent = ""; }
+  // "Last run: …" with the language's own spacing before the colon (a narrow no-break space in French).
+  function label(text) { return text + T.colon + " "; }
   function statusClass(status) {
     return {completed: "text-bg-success", failed: "text-bg-danger", canceled: "text-bg-warning"}[status] || "text-bg-secondary";
   }
@@ -48,10 +51,14 @@
     if (card.dataset.automatic !== "true") setBadge(q("sensor-badge"), T.manual, "text-bg-secondary");
     else setBadge(q("sensor-badge"), cfg.is_active ? T.active : T.stopped, cfg.is_active ? "text-bg-success" : "text-bg-danger");
     card.dataset.active = cfg.is_active ? "true" : "false";
+    // One story per card: a manual configuration has no sensor settings to show; an automatic one
+    // says "Enabled" only while its sensor runs (never "Enabled" beside "Stopped").
     var s = cfg.settings;
-    if (!s) setBadge(q("settings-badge"), T.not_configured, "text-bg-secondary");
-    else if (s.is_enabled) setBadge(q("settings-badge"), T.enabled + " · " + s.check_interval + T.seconds_short, "text-bg-success");
-    else setBadge(q("settings-badge"), T.disabled, "text-bg-warning");
+    var every = s ? T.every_seconds.replace("{n}", s.check_interval) : "";
+    if (card.dataset.automatic !== "true" || !s) hideBadge(q("settings-badge"));
+    else if (!s.is_enabled) setBadge(q("settings-badge"), T.disabled, "text-bg-warning");
+    else if (cfg.is_active) setBadge(q("settings-badge"), T.enabled + " · " + every, "text-bg-success");
+    else setBadge(q("settings-badge"), T.check_interval + " " + s.check_interval + "\u00a0" + T.seconds_short, "text-bg-light border");
 
     var running = cfg.has_running_job && progress && progress.is_running;
     var runLink = q("run-link");
@@ -86,8 +93,10 @@
     q("current-resource").textContent = p.current_resource ? "· " + p.current_resource : "";
     q("synced").textContent = fmtNumber(p.progress.total_synced);
     q("errors").textContent = fmtNumber(p.progress.total_errors);
-    q("speed").textContent = p.timing.speed_per_second + " " + T.per_second;
-    q("eta").textContent = fmtDuration(p.timing.estimated_remaining_seconds);
+    var speed = p.timing.speed_per_second;
+    q("speed").textContent = fmtNumber(speed) + "\u00a0" + T.per_second;
+    // Nothing moved yet: no time left can be estimated.
+    q("eta").textContent = speed > 0 ? fmtDuration(p.timing.estimated_remaining_seconds) : "—";
     var tbody = q("resources");
     tbody.textContent = "";
     Object.keys(p.resources).forEach(function (name) {
@@ -95,7 +104,7 @@
       var tr = el("tr");
       tr.dataset.resource = name;
       tr.appendChild(el("td", "fw-semibold", name));
-      var typeCell = el("td");
+      var typeCell = el("td", "d-none d-sm-table-cell");
       typeCell.appendChild(el("span", "badge " + (r.type === "metadata" ? "text-bg-info" : "text-bg-primary"), T[r.type] || r.type));
       tr.appendChild(typeCell);
       var barCell = el("td");
@@ -116,13 +125,13 @@
   function renderLastRun(box, job) {
     box.textContent = "";
     if (!job) { box.appendChild(el("span", "text-secondary", T.no_run_yet)); return; }
-    box.appendChild(document.createTextNode(T.last_run + ": "));
+    box.appendChild(document.createTextNode(label(T.last_run)));
     var b = el("span", "badge " + statusClass(job.status), statusWord(job.status));
     b.dataset.role = "last-status";
     box.appendChild(b);
     box.appendChild(document.createTextNode(" " + fmtNumber(job.total_synced) + " " + T.synced.toLowerCase() + ", "));
     box.appendChild(el("span", job.total_errors ? "text-danger fw-semibold" : "", fmtNumber(job.total_errors) + " " + T.errors.toLowerCase()));
-    box.appendChild(el("div", "text-secondary", T.started + ": " + fmtTime(job.started_at) + " · " + T.finished + ": " + fmtTime(job.completed_at)));
+    box.appendChild(el("div", "text-secondary", label(T.started) + fmtTime(job.started_at) + " · " + label(T.finished) + fmtTime(job.completed_at)));
   }
 
   function render(stats, summary, progressById) {
@@ -173,7 +182,7 @@
       })
       .catch(function (err) {
         var box = document.getElementById("refresh-error");
-        box.textContent = T.refresh_failed + ": " + err.message;
+        box.textContent = label(T.refresh_failed) + err.message;
         box.classList.remove("d-none");
       })
       .finally(function () { busy = false; });
@@ -203,7 +212,7 @@
         return refresh();
       })
       .catch(function (err) {
-        msg.textContent = T.action_failed + ": " + err.message;
+        msg.textContent = label(T.action_failed) + err.message;
         msg.classList.remove("d-none");
       })
       .finally(function () { button.disabled = false; spinner.remove(); });
