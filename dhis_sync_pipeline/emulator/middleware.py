@@ -76,13 +76,51 @@ async def _uri_too_long(send) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+class ImportGauge:
+    """Test-only: how many import POSTs this server had open at once (arrival to answer sent).
+
+    Not DHIS2 behaviour: it lets tests measure at the server the load a deployment's limits let
+    through (`GET /__emulator__/imports`, `DELETE` resets). A synchronous import is open for its
+    whole run; an async one (`async=true`) only until its job is queued.
+    """
+
+    PATH = "/__emulator__/imports"
+    _IMPORT = re.compile(r"^/api/(\d{2}/)?(metadata|dataValueSets|completeDataSetRegistrations|tracker)(\.json)?/?$")
+
+    def __init__(self) -> None:
+        self.open = self.max_open = self.total = 0  # one event loop: no lock needed
+
+    def counts(self, scope: dict) -> bool:
+        return scope["method"] == "POST" and bool(self._IMPORT.match(scope["path"]))
+
+    async def answer(self, scope: dict, send) -> None:
+        if scope["method"] == "DELETE":
+            self.max_open, self.total = self.open, 0
+        await send_json(send, 200, {"open": self.open, "maxOpen": self.max_open, "total": self.total})
+
+
 class Gatekeeper:
     def __init__(self, app, state, faults: FaultInjector) -> None:
         self.app = app
         self.state = state
         self.faults = faults
+        self.imports = ImportGauge()
 
     async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["path"] == ImportGauge.PATH:
+            return await self.imports.answer(scope, send)
+        if scope["type"] != "http" or not self.imports.counts(scope):
+            return await self._serve(scope, receive, send)
+        gauge = self.imports
+        gauge.open += 1
+        gauge.total += 1
+        gauge.max_open = max(gauge.max_open, gauge.open)
+        try:
+            await self._serve(scope, receive, send)
+        finally:
+            gauge.open -= 1
+
+    async def _serve(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         path: str = scope["path"]
