@@ -21,7 +21,7 @@ from dhis_sync_pipeline.automation import control
 from dhis_sync_pipeline.automation.sensors import schedule_name, sensor_name
 from dhis_sync_pipeline.config import ConfigError, SyncConfig, SyncFile, config_path, load_config
 from dhis_sync_pipeline.config_edit import add_sync_config, update_auto_sync
-from dhis_sync_pipeline.launch import LaunchError, execute_in_process, trigger_run, wait_for_run
+from dhis_sync_pipeline.launch import LOCATION_NAME, LaunchError, execute_in_process, trigger_run, wait_for_run
 from dhis_sync_pipeline.orchestration.instance_yaml import write_default_instance_yaml
 from dhis_sync_pipeline.orchestration.run_summary import summarize_run
 from dhis_sync_pipeline.orchestration.tags import CONFIG_TAG
@@ -48,7 +48,9 @@ def demo(once: bool, home: Path | None, ui_port: int, seed: str) -> None:
     """Sync between two emulated DHIS2 servers on this machine.
 
     Starts a source emulator seeded with generated data and an empty destination, then runs the
-    `sync_demo` job: in the Dagster UI (default) or in this process (--once).
+    `sync_demo` job: in the Dagster UI (default) or in this process (--once). With the UI, it then
+    starts the sensor of the automatic configuration `demo_auto` and keeps changing the source, so
+    runs started by the sensor appear on the dashboard by themselves.
     """
     # A plain `kill` must stop the emulators, Dagster and the dashboard too, as Ctrl-C does.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -99,14 +101,29 @@ def _demo_with_ui(setup: demo_setup.DemoSetup, ui_port: int) -> None:
             status = wait_for_run(instance, run_id, timeout=1800)
             click.echo(f"Run finished with status {status.value}\n")
             click.echo(summarize_run(instance, run_id).table())
+            # Automatic mode: the sensor of demo_auto syncs what the churn changes on the source.
+            auto_id = demo_setup.DEMO_AUTO_CONFIG_ID
+            try:
+                control.start_sensors([auto_id])
+            except control.SensorControlError as exc:
+                click.secho(f"Could not start the sensor of {auto_id}: {exc}", fg="yellow", err=True)
+            churn = demo_setup.SourceChurn(setup.source_url, *demo_setup.discover_data_scope(setup.source_url)).start()
+            location = f"{ui_url}/locations/{LOCATION_NAME}"
             click.echo(
-                f"\nLook around: runs {ui_url}/runs, assets {ui_url}/assets, job {ui_url}/jobs/sync_demo,"
-                f"\ndashboard {dashboard_url}/auto-sync/dashboard/, logs {dashboard_url}/logs/auto-sync/"
+                f"\nAutomatic mode: started the sensor of {auto_id} ({location}/sensors/auto_sync_{auto_id}); the "
+                f"source changes a few values and a data element every {demo_setup.CHURN_SECONDS}s, and the sensor "
+                "(checking every 60s) starts a run for what changed: watch them arrive on the dashboard."
+                f"\n\nLook around: runs {ui_url}/runs, assets {ui_url}/assets, job {location}/jobs/sync_demo,"
+                f"\ndashboard {dashboard_url}/auto-sync/dashboard/, logs {dashboard_url}/logs/auto-sync/,"
+                f"\nconfigurations {dashboard_url}/configurations/, instances {dashboard_url}/instances/"
                 f"\nSource DHIS2 {setup.source_url}, destination {setup.destination_url} (admin / district)."
                 "\nPress Ctrl-C to stop the demo."
             )
-            while dev.poll() is None:
-                time.sleep(1)
+            try:
+                while dev.poll() is None:
+                    time.sleep(1)
+            finally:
+                churn.stop()
     except KeyboardInterrupt:
         click.echo("\nStopping…")
 

@@ -1,9 +1,13 @@
-"""`dhis-sync demo`: two emulated DHIS2 servers on this machine and one real sync between them.
+"""`dhis-sync demo`: two emulated DHIS2 servers on this machine and real syncs between them.
 
 The emulators run as separate processes (`python -m dhis_sync_pipeline.emulator`), so the
 product talks to them over HTTP exactly as it would to real servers; nothing here imports the
 emulator. The demo writes its own configuration and workspace into the Dagster home, so it works
 from any directory.
+
+Two configurations: `demo` (manual, run once at the start) and `demo_auto` (automatic: its
+sensor is started, and `SourceChurn` keeps changing a few data values and one data element on the
+source every minute or so, so runs started by the sensor arrive on the dashboard by themselves).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +30,8 @@ from dhis_sync_pipeline.launch import workspace_file
 from dhis_sync_pipeline.orchestration.instance_yaml import instance_yaml, write_default_instance_yaml
 
 DEMO_CONFIG_ID = "demo"
+DEMO_AUTO_CONFIG_ID = "demo_auto"
+CHURN_SECONDS = 75  # between two rounds of changes on the source; the sensor checks every 60 s
 DEMO_PASSWORD = "district"  # the emulator's demo superuser, as on DHIS2's public demo servers
 
 
@@ -98,6 +105,13 @@ sync_configurations:
     metadata:
       propagate_deletions: true
     step_retries: {{max_retries: 0}}
+{_data_section(data_sets, org_units)}  - id: {DEMO_AUTO_CONFIG_ID}
+    name: Demo automatic (the sensor syncs what changed)
+    source: demo_source
+    destination: demo_destination
+    execution_mode: automatic
+    step_retries: {{max_retries: 0}}
+    auto_sync: {{enabled: true, check_interval: 60, max_runs_per_hour: 30, cooldown_after_error: 60}}
 {_data_section(data_sets, org_units)}""",
         encoding="utf-8",
     )
@@ -109,6 +123,55 @@ def _data_section(data_sets, org_units) -> str:
         return ""
     return (f"    data:\n      data_sets: [{', '.join(data_sets)}]\n      org_units: [{', '.join(org_units)}]\n"
             "      start_date: 2000-01-01\n      end_date: 2030-12-31\n")
+
+
+class SourceChurn:
+    """Changes the source the way its users would, every `every` seconds, over its Web API: a few
+    numeric data values one higher, and one data element's description. A thread; `stop()` ends it."""
+
+    def __init__(self, source_url: str, data_sets: list[str], org_units: list[str], every: float = CHURN_SECONDS):
+        from dhis_sync_pipeline.dhis2 import BasicAuth, DHIS2Client
+
+        self.client = DHIS2Client(source_url, auth=BasicAuth("admin", DEMO_PASSWORD), name="demo_source",
+                                  max_retries=1)
+        self.data_sets, self.org_units, self.every = data_sets, org_units, every
+        self.rounds = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="demo-source-churn", daemon=True)
+
+    def start(self) -> SourceChurn:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+        self.client.close()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                self.change_once()
+            except Exception as exc:  # noqa: BLE001 - a demo nicety: say so and try again next round
+                print(f"(demo) could not change the source this round: {exc}", file=sys.stderr)
+
+    def change_once(self) -> None:
+        self.rounds += 1
+        if self.data_sets and self.org_units:
+            answer = self.client.get("dataValueSets", {
+                "dataSet": self.data_sets, "orgUnit": self.org_units,
+                "children": "true", "startDate": "2000-01-01", "endDate": "2030-12-31", "limit": 200})
+            numeric = [row for row in (answer or {}).get("dataValues", []) if str(row.get("value", "")).isdigit()]
+            rows = [{key: row[key] for key in ("dataElement", "period", "orgUnit", "categoryOptionCombo",
+                                                "attributeOptionCombo") if key in row}
+                    | {"value": str(int(row["value"]) + 1)} for row in numeric[:3]]
+            if rows:
+                self.client.post_data_values({"dataValues": rows})
+        elements = self.client.get("dataElements", {"fields": ":owner", "pageSize": 1, "order": "id:asc"})
+        for element in (elements or {}).get("dataElements", [])[:1]:
+            element["description"] = f"Changed on the source by the demo (round {self.rounds}, {time.strftime('%H:%M:%S')})"
+            self.client.post_metadata({"dataElements": [element]}, importStrategy="UPDATE")
 
 
 @contextmanager
