@@ -332,6 +332,19 @@ def test_auto_sync_settings_saved_in_place_and_start_refused_while_disabled(site
         assert not is_sensor_running(instance, load_config(site.config).sync_config("existing"))
 
 
+def test_sync_now_without_the_secret_says_which_variable_and_launches_nothing(site, monkeypatch):
+    from dagster import DagsterInstance
+
+    monkeypatch.delenv(SRC_ENV)
+    s = site.session()
+    page, csrf = get(s, f"{site.url}/configurations/existing/")
+    response = s.post(f"{site.url}/configurations/existing/auto-sync/trigger/", data={"csrf_token": csrf})
+    assert response.url.endswith("/configurations/existing/")
+    assert any(f"{SRC_ENV} is not set" in f for f in flashes_of(response.text))
+    with DagsterInstance.get() as instance:
+        assert instance.get_runs() == []
+
+
 # --- the Dagster webserver reloads what was saved --------------------------------------------------
 
 
