@@ -383,7 +383,7 @@ def sensor_names(url: str) -> set[str]:
 
 
 @pytest.mark.slow
-def test_a_saved_automatic_configuration_appears_in_the_dagster_ui_without_a_restart(site, webserver):
+def test_saved_automatic_configurations_appear_in_the_dagster_ui_without_a_restart(site, webserver):
     from dhis_sync_pipeline.dashboard.app import AppSettings
 
     assert "auto_sync_nightly" not in sensor_names(webserver)
@@ -395,4 +395,11 @@ def test_a_saved_automatic_configuration_appears_in_the_dagster_ui_without_a_res
             "execution_mode": "automatic", "metadata.resources": ["dataElements"], "action": "save"})
         assert response.status_code == 200 and "/auto-sync/settings/" in response.url
         assert any("reloaded the configuration" in f for f in flashes_of(response.text)), flashes_of(response.text)
-    assert "auto_sync_nightly" in sensor_names(webserver)
+        assert "auto_sync_nightly" in sensor_names(webserver)
+
+        # Editing a manual configuration into an automatic one adds its sensor too.
+        assert "auto_sync_existing" not in sensor_names(webserver)
+        s.post(f"{url}/configurations/existing/auto-sync/settings/", data={
+            "csrf_token": csrf, "make_automatic": "on", "enabled": "on", "check_interval": "300",
+            "max_runs_per_hour": "6", "cooldown_after_error": "900"})
+    assert "auto_sync_existing" in sensor_names(webserver)
