@@ -31,9 +31,9 @@ from dhis_sync_pipeline.automation import rules
 from dhis_sync_pipeline.automation.changes import has_changed, monitored_resources
 from dhis_sync_pipeline.config import SyncConfig
 from dhis_sync_pipeline.dhis2.errors import DHIS2Error
-from dhis_sync_pipeline.orchestration.keys import keys_for_resource, preflight_key, uid_check_key
 from dhis_sync_pipeline.orchestration.resources import resource_key
 from dhis_sync_pipeline.orchestration.tags import CONFIG_TAG, FULL_SYNC_TAG, STARTED_BY_TAG
+from dhis_sync_pipeline.orchestration.translator import DHIS2Translator
 from dhis_sync_pipeline.orchestration.watermarks import last_watermark
 from dhis_sync_pipeline.sync.metadata import format_watermark
 
@@ -89,8 +89,11 @@ def build_auto_sync_sensor(config: SyncConfig) -> SensorDefinition:
             return SkipReason(f"no change on {config.source} in {', '.join(monitored_resources(config))}")
         stamp = format_watermark(source_time)
         new_cursor = {**cursor, **{resource: stamp for resource in changed}}
-        assets = [preflight_key(config)] + [key for r in changed for key in keys_for_resource(config, r)]
-        checks = [uid_check_key(config, r) for r in changed if r in config.metadata_resources]
+        translator = DHIS2Translator(config)
+        assets = [translator.preflight_key()] + [key for r in changed for key in translator.keys_for_resource(r)]
+        # The checks of what the run syncs: without them the run could succeed unverified.
+        checks = [translator.uid_check_key(r) for r in changed if r in config.metadata_resources]
+        checks += [translator.values_check_key(key.path[-1]) for key in assets if key.path[1] == "data"]
         context.log.info("; ".join(why))
         return SensorResult(
             run_requests=[
@@ -123,7 +126,7 @@ def _changed_resources(
     changed: list[str] = []
     why: list[str] = []
     for resource in monitored_resources(config):
-        keys = keys_for_resource(config, resource)
+        keys = DHIS2Translator(config).keys_for_resource(resource)
         if not keys:
             continue
         watermarks = [last_watermark(context.instance, key) for key in keys]

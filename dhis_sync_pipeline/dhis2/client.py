@@ -444,6 +444,28 @@ class DHIS2Client:
             )
         return int(pager["total"])
 
+    def export_metadata(
+        self, filters: Mapping[str, Sequence[str]], fields: str = ":owner"
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Several types in one `GET /api/metadata` (`<type>=true&<type>:fields=…&<type>:filter=…`):
+        `filters` maps each wanted type to its own filters (e.g. its `lastUpdated:ge:` watermark).
+        Every wanted type is in the answer, an empty list when nothing matched."""
+        query: dict[str, Any] = {}
+        for collection, type_filters in filters.items():
+            query[collection] = "true"
+            query[f"{collection}:fields"] = fields
+            if type_filters:
+                query[f"{collection}:filter"] = list(type_filters)
+        if not query:
+            return {}
+        body = self._get_json("metadata", query)
+        if not isinstance(body, dict):
+            raise DHIS2ResponseError(
+                f"{self._where()}: GET /api/metadata did not answer with a JSON object",
+                instance=self.name, url=self.base_url,
+            )
+        return {collection: list(body.get(collection) or []) for collection in filters}
+
     def get_by_ids(
         self,
         collection: str,

@@ -67,6 +67,9 @@ class ImportResult:
     raw: Any = None
     #: Data-value imports from 2.39.2 / 2.40.1: the payload rows DHIS2 rejected (None: not told).
     rejected_indexes: tuple[int, ...] | None = None
+    #: Metadata imports: the counts of each typeReport, by short class name ("DataElement"), so a
+    #: payload of several types can be told apart type by type (typeReports come in no order).
+    type_counts: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -115,6 +118,7 @@ class ImportResult:
             errors=[error for result in results for error in result.errors],
             message="; ".join(dict.fromkeys(r.message for r in results if r.message)) or None,
             raw=[result.raw for result in results],
+            type_counts=_add_type_counts(result.type_counts for result in results),
         )
 
 
@@ -245,7 +249,29 @@ def _conflict_errors(conflicts: Any, reference: str | None = None) -> list[Objec
 def _from_import_report(report: Mapping[str, Any], status: str | None, message: str | None, raw: Any) -> ImportResult:
     stats = report.get("stats") or {}
     errors = _metadata_errors(report)
-    return _result(status, stats, errors, message, raw)
+    return dataclasses.replace(_result(status, stats, errors, message, raw), type_counts=_type_counts(report))
+
+
+def _type_counts(report: Mapping[str, Any]) -> dict[str, dict[str, int]]:
+    counts: dict[str, dict[str, int]] = {}
+    for type_report in _list(report.get("typeReports")):
+        if isinstance(type_report, Mapping) and type_report.get("klass"):
+            stats = type_report.get("stats") or {}
+            counts[short_type(type_report["klass"])] = {k: _int(stats.get(k)) for k in COUNT_NAMES}
+    return counts
+
+
+COUNT_NAMES = ("created", "updated", "deleted", "ignored")
+
+
+def _add_type_counts(many: Iterable[Mapping[str, Mapping[str, int]]]) -> dict[str, dict[str, int]]:
+    total: dict[str, dict[str, int]] = {}
+    for counts in many:
+        for klass, stats in counts.items():
+            into = total.setdefault(klass, dict.fromkeys(COUNT_NAMES, 0))
+            for name in COUNT_NAMES:
+                into[name] += stats.get(name, 0)
+    return total
 
 
 def _from_import_summary(summary: Mapping[str, Any], status: str | None, message: str | None, raw: Any) -> ImportResult:

@@ -7,10 +7,12 @@ from dagster import AssetSelection, Definitions, define_asset_job
 from dhis_sync_pipeline.automation.sensors import build_auto_sync_sensor, build_full_sync_schedule
 from dhis_sync_pipeline.config import SyncConfig, SyncFile
 from dhis_sync_pipeline.notifications import build_notification_sensors
-from dhis_sync_pipeline.orchestration.data_assets import build_data_assets
-from dhis_sync_pipeline.orchestration.metadata_assets import build_metadata_assets
-from dhis_sync_pipeline.orchestration.preflight import build_preflight_asset
+from dhis_sync_pipeline.orchestration.assets import build_assets
+from dhis_sync_pipeline.orchestration.executors import sync_executor
 from dhis_sync_pipeline.orchestration.resources import instance_resource, resource_key
+from dhis_sync_pipeline.orchestration.sync_resource import DHIS2SyncResource
+from dhis_sync_pipeline.orchestration.translator import DHIS2Translator
+from dhis_sync_pipeline.orchestration.tracker_assets import build_tracker_assets
 from dhis_sync_pipeline.orchestration.tags import CONFIG_TAG, DESTINATION_TAG
 from dhis_sync_pipeline.progress import ProgressResource
 
@@ -18,17 +20,21 @@ from dhis_sync_pipeline.progress import ProgressResource
 def build_definitions(sync_file: SyncFile) -> Definitions:
     assets, jobs, sensors, schedules = [], [], [], []
     for config in sync_file.sync_configurations:
-        assets.append(build_preflight_asset(config))
-        assets.extend(build_metadata_assets(config))
-        assets.extend(build_data_assets(config))
+        assets.extend(build_assets(config))
+        assets.extend(build_tracker_assets(config))  # tracker_assets.py (self-contained)
         jobs.append(build_sync_job(config))
         if config.is_automatic:
             sensors.append(build_auto_sync_sensor(config))
             schedule = build_full_sync_schedule(config)
             if schedule is not None:
                 schedules.append(schedule)
-    resources = {resource_key(i.name): instance_resource(i) for i in sync_file.instances}
-    resources["sync_progress"] = ProgressResource()
+    instances = {i.name: instance_resource(i) for i in sync_file.instances}
+    resources: dict = {resource_key(name): resource for name, resource in instances.items()}
+    resources["sync_progress"] = progress = ProgressResource()
+    for config in sync_file.sync_configurations:
+        resources[DHIS2Translator(config).sync_resource_key] = DHIS2SyncResource(
+            source=instances[config.source], destination=instances[config.destination], progress=progress
+        )
     sensors.extend(build_notification_sensors(sync_file))  # run-status sensors: failure/recovery/success alerts
     return Definitions(assets=assets, jobs=jobs, sensors=sensors, schedules=schedules, resources=resources)
 
@@ -39,4 +45,5 @@ def build_sync_job(config: SyncConfig):
         selection=AssetSelection.groups(config.id),
         description=f"{config.name}: {config.source} → {config.destination} ({config.execution_mode})",
         tags={CONFIG_TAG: config.id, DESTINATION_TAG: config.destination},
+        executor_def=sync_executor(),  # DHIS_SYNC_EXECUTOR: multiprocess (default) or celery
     )

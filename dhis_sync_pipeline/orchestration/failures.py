@@ -1,13 +1,13 @@
 """Turn DHIS2 client errors into Dagster step outcomes.
 
-A server that is down may come back, so connection errors and 5xx ask Dagster to retry the
-step (`RetryRequested`, bounded by the configuration); a wrong password or a rejected request
-will not fix itself, so those fail the step at once.
+A server that is down may come back, so connection errors and 5xx fail the step in a way the
+step's `RetryPolicy` retries (exponential backoff with jitter, see translator.py); a wrong
+password or a rejected request will not fix itself, so those fail the step at once
+(`allow_retries=False`).
 
 Either way the step's headline is the client's message (which names the instance, says what
-happened and how to fix it, and never contains credentials). On the last allowed attempt this
-raises `Failure` itself rather than one more `RetryRequested`, because Dagster would otherwise
-headline the step "Exceeded max_retries of N" and bury the cause.
+happened and how to fix it, and never contains credentials); on the last attempt it also says
+how often the step ran.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from dagster import DagsterInvariantViolationError, Failure, MetadataValue, OpExecutionContext, RetryRequested
+from dagster import DagsterInvariantViolationError, Failure, MetadataValue, OpExecutionContext
 
 from dhis_sync_pipeline.dhis2.errors import DHIS2Error
 
@@ -40,14 +40,13 @@ def _metadata(exc: DHIS2Error) -> dict[str, MetadataValue]:
 
 
 @contextmanager
-def dhis2_failures(max_retries: int = 0, retry_delay_seconds: int = 30) -> Iterator[None]:
+def dhis2_failures(max_retries: int = 0) -> Iterator[None]:
+    """`max_retries`: the step's RetryPolicy's, to say on the last attempt how often it ran."""
     try:
         yield
     except DHIS2Error as exc:
         previous = _previous_attempts()
-        if exc.retryable and previous < max_retries:
-            raise RetryRequested(max_retries=max_retries, seconds_to_wait=retry_delay_seconds) from exc
         description = str(exc)
-        if exc.retryable and max_retries > 0:
-            description += f" (the step ran {previous + 1} times, {retry_delay_seconds} s apart)"
-        raise Failure(description=description, metadata=_metadata(exc), allow_retries=False) from None
+        if exc.retryable and max_retries > 0 and previous >= max_retries:
+            description += f" (the step ran {previous + 1} times, with growing pauses between)"
+        raise Failure(description=description, metadata=_metadata(exc), allow_retries=exc.retryable) from None

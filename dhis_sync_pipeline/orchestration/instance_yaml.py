@@ -16,15 +16,27 @@ def instance_yaml(poll_interval_seconds: int = POLL_INTERVAL_SECONDS) -> str:
 # Dagster instance for DHIS2 sync: $DAGSTER_HOME/dagster.yaml. Runs, event logs (and so the sync
 # watermarks), schedules and sensor cursors are kept in SQLite files in $DAGSTER_HOME.
 
-# One run per sync configuration at a time (runs carry the tag dhis_sync/config=<id>); a few
-# configurations in parallel. Further runs wait in the queue (needs the dagster-daemon).
-run_queue:
-  max_concurrent_runs: 4
-  tag_concurrency_limits:
-    - key: dhis_sync/config
-      value:
-        applyLimitPerUniqueValue: true
-      limit: 1
+concurrency:
+  # Runs: one per sync configuration at a time (runs carry the tag dhis_sync/config=<id>), at most
+  # 2 per destination server (dhis_sync/destination=<instance>), a few in all. Further runs wait
+  # in the queue (needs the dagster-daemon). (Dagster's `run_queue`, which must live here once
+  # `concurrency` is used.)
+  runs:
+    max_concurrent_runs: 4
+    tag_concurrency_limits:
+      - key: dhis_sync/config
+        value:
+          applyLimitPerUniqueValue: true
+        limit: 1
+      - key: dhis_sync/destination
+        value:
+          applyLimitPerUniqueValue: true
+        limit: 2
+  # Steps that import into one destination server share its pool (dhis2_import_<instance>): one
+  # at a time per server, whichever runs they belong to. Raise one server's limit with
+  # `dagster instance concurrency set dhis2_import_<instance> <n>`.
+  pools:
+    default_limit: 1
 
 # Runs in their own processes on this machine: Dagster's DefaultRunLauncher, plus a health check
 # so that run monitoring (below) can tell when a run's process was killed. For more machines, use

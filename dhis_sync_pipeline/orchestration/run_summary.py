@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 from dagster import DagsterEventType, DagsterInstance
 
+from dhis_sync_pipeline.orchestration.translator import METADATA_CHECK_STEP, METADATA_STEP
+
 COUNTS = ("read", "created", "updated", "deleted", "ignored", "errors")
 
 
@@ -57,6 +59,7 @@ def summarize_run(instance: DagsterInstance, run_id: str) -> RunSummary:
         DagsterEventType.STEP_FAILURE,
         DagsterEventType.ASSET_CHECK_EVALUATION,
     }
+    failures = []  # placed after the loop: a check step's failure goes to the types whose check failed
     for entry in instance.all_logs(run_id, of_type=wanted):
         event = entry.dagster_event
         if event is None:
@@ -75,20 +78,32 @@ def summarize_run(instance: DagsterInstance, run_id: str) -> RunSummary:
             summary = _resource(by_step, evaluation.asset_key.path)
             summary.check_passed = evaluation.passed
         elif event.event_type == DagsterEventType.STEP_FAILURE:
-            step_key = event.step_key or "?"
-            error = event.step_failure_data.error
-            message = (event.step_failure_data.user_failure_data.description
-                       if event.step_failure_data.user_failure_data and
-                       event.step_failure_data.user_failure_data.description
-                       else (error.message.strip() if error else "step failed"))
-            summary = _resource(by_step, _asset_path_from_step(step_key))
-            summary.failure = message
-            metadata = (event.step_failure_data.user_failure_data.metadata
-                        if event.step_failure_data.user_failure_data else {})
-            for name in COUNTS:
-                if name in metadata:
-                    summary.counts[name] = int(metadata[name].value)
+            failures.append(event)
+    for event in failures:
+        _add_failure(by_step, event)
     return RunSummary(run_id, status, list(by_step.values()))
+
+
+def _add_failure(by_step: dict[str, ResourceSummary], event) -> None:
+    step_key = event.step_key or "?"
+    failure = event.step_failure_data
+    user = failure.user_failure_data
+    message = user.description if user and user.description else (
+        failure.error.message.strip() if failure.error else "step failed")
+    metadata = user.metadata if user else {}
+    if step_key.endswith(METADATA_CHECK_STEP):  # the types whose UID check failed
+        targets = [r for name, r in by_step.items() if name.startswith("metadata/") and r.check_passed is False]
+    elif step_key.endswith(METADATA_STEP):  # every type of the step (none was recorded)
+        targets = [r for name, r in by_step.items() if name.startswith("metadata/")]
+    else:
+        targets = []
+    if not targets:
+        targets = [_resource(by_step, _asset_path_from_step(step_key))]
+    for summary in targets:
+        summary.failure = message
+        for name in COUNTS:
+            if name in metadata:
+                summary.counts[name] = int(metadata[name].value)
 
 
 def _resource(by_step: dict[str, ResourceSummary], path: list[str]) -> ResourceSummary:
