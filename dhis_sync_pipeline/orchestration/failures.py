@@ -40,13 +40,15 @@ def _metadata(exc: DHIS2Error) -> dict[str, MetadataValue]:
 
 
 @contextmanager
-def dhis2_failures(max_retries: int = 0) -> Iterator[None]:
-    """`max_retries`: the step's RetryPolicy's, to say on the last attempt how often it ran."""
+def dhis2_failures(max_retries: int = 0, delay_seconds: float = 0) -> Iterator[None]:
+    """`max_retries`, `delay_seconds`: the step's RetryPolicy's, to say on the last attempt how often
+    it ran."""
     try:
         yield
     except DHIS2Error as exc:
         previous = _previous_attempts()
         description = str(exc)
         if exc.retryable and max_retries > 0 and previous >= max_retries:
-            description += f" (the step ran {previous + 1} times, with growing pauses between)"
+            pauses = ", with growing pauses between" if delay_seconds > 0 else ", without pauses"
+            description += f" (the step ran {previous + 1} times{pauses})"
         raise Failure(description=description, metadata=_metadata(exc), allow_retries=exc.retryable) from None

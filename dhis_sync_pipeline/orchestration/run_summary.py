@@ -80,11 +80,23 @@ def summarize_run(instance: DagsterInstance, run_id: str) -> RunSummary:
         elif event.event_type == DagsterEventType.STEP_FAILURE:
             failures.append(event)
     for event in failures:
-        _add_failure(by_step, event)
+        _add_failure(by_step, event, _planned_assets(instance, run, event.step_key))
     return RunSummary(run_id, status, list(by_step.values()))
 
 
-def _add_failure(by_step: dict[str, ResourceSummary], event) -> None:
+def _planned_assets(instance: DagsterInstance, run, step_key: str | None) -> list[list[str]]:
+    """The asset keys a step of the run was to materialize (from the run's execution plan)."""
+    if run is None or not run.execution_plan_snapshot_id or not step_key:
+        return []
+    plan = instance.get_execution_plan_snapshot(run.execution_plan_snapshot_id)
+    step = next((step for step in plan.steps if step.key == step_key), None)
+    if step is None:
+        return []
+    keys = (output.properties.asset_key for output in step.outputs if output.properties)
+    return [list(key.path) for key in keys if key is not None]
+
+
+def _add_failure(by_step: dict[str, ResourceSummary], event, planned: list[list[str]]) -> None:
     step_key = event.step_key or "?"
     failure = event.step_failure_data
     user = failure.user_failure_data
@@ -93,8 +105,9 @@ def _add_failure(by_step: dict[str, ResourceSummary], event) -> None:
     metadata = user.metadata if user else {}
     if step_key.endswith(METADATA_CHECK_STEP):  # the types whose UID check failed
         targets = [r for name, r in by_step.items() if name.startswith("metadata/") and r.check_passed is False]
-    elif step_key.endswith(METADATA_STEP):  # every type of the step (none was recorded)
-        targets = [r for name, r in by_step.items() if name.startswith("metadata/")]
+    elif step_key.endswith(METADATA_STEP):  # the step's types not materialized before it failed
+        done = {name for name, r in by_step.items() if r.counts}
+        targets = [_resource(by_step, path) for path in planned if _name(path) not in done]
     else:
         targets = []
     if not targets:
@@ -106,8 +119,12 @@ def _add_failure(by_step: dict[str, ResourceSummary], event) -> None:
                 summary.counts[name] = int(metadata[name].value)
 
 
+def _name(path: list[str]) -> str:
+    return "/".join(path[1:]) if len(path) > 1 else "/".join(path)
+
+
 def _resource(by_step: dict[str, ResourceSummary], path: list[str]) -> ResourceSummary:
-    name = "/".join(path[1:]) if len(path) > 1 else "/".join(path)
+    name = _name(path)
     return by_step.setdefault(name, ResourceSummary(name))
 
 

@@ -64,7 +64,7 @@ class DHIS2SyncResource(ConfigurableResource):
 
     @contextmanager
     def _clients(self, config: SyncConfig) -> Iterator[tuple[DHIS2Client, DHIS2Client]]:
-        with dhis2_failures(config.step_retries.max_retries):
+        with dhis2_failures(config.step_retries.max_retries, config.step_retries.delay_seconds):
             source, destination = self.source.client(), self.destination.client()
             try:
                 yield source, destination

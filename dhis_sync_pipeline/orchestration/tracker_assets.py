@@ -77,7 +77,7 @@ def _build_one(config: SyncConfig, program: str):
         f"{program} from {config.source} to {config.destination}.",
     )
     def sync_tracker(context: AssetExecutionContext) -> MaterializeResult:
-        with dhis2_failures(config.step_retries.max_retries):
+        with dhis2_failures(config.step_retries.max_retries, config.step_retries.delay_seconds):
             source = getattr(context.resources, source_key).client()
             destination = getattr(context.resources, destination_key).client()
             try:
@@ -184,7 +184,7 @@ def _build_check(config: SyncConfig, program: str):
     def verify_tracker(context: AssetCheckExecutionContext) -> AssetCheckResult:
         if config.import_options.dry_run:
             return AssetCheckResult(passed=True, metadata={"skipped": "dry run: nothing was written"})
-        with dhis2_failures(config.step_retries.max_retries):
+        with dhis2_failures(config.step_retries.max_retries, config.step_retries.delay_seconds):
             source = getattr(context.resources, source_key).client()
             destination = getattr(context.resources, destination_key).client()
             try:

@@ -399,18 +399,18 @@ def test_step_retries_exhausted_headline_names_the_cause(emulator_factory, tmp_p
     from dhis_sync_pipeline.launch import execute_in_process
 
     source, destination = emulator_factory("2.40"), emulator_factory("2.40")
-    source.faults.configure(fail=100, fail_status=503, path_prefix="/api/dataElements")
+    source.faults.configure(fail=100, fail_status=503, path_prefix="/api/metadata")
     sync_file = write_sync_file(tmp_path, monkeypatch, source.base_url, destination.base_url,
                                 "{max_retries: 1, delay_seconds: 0}")
     failures = step_failures(dagster_instance, execute_in_process(sync_file, "headline", dagster_instance))
-    failure = failures["metadata/dataElements"]
+    failure = failures["metadata/dataElements"]  # the metadata step's failure, told on each type it holds
     assert failure.startswith(
-        f"source ({source.base_url}): GET /api/dataElements answered 503 Service Unavailable after 2 "
+        f"source ({source.base_url}): GET /api/metadata answered 503 Service Unavailable after 2 "
         "attempts: Injected server error. The server (or the proxy in front of it) is overloaded or restarting"
     )
-    assert failure.endswith("(the step ran 2 times, 0 s apart)")
+    assert failure.endswith("(the step ran 2 times, without pauses)")
     assert "Exceeded max_retries" not in failure
-    assert sum(1 for entry in source.state.request_log if entry[1] == "/api/dataElements") == 4  # 2 steps × 2 tries
+    assert sum(1 for entry in source.state.request_log if entry[1] == "/api/metadata") == 4  # 2 steps × 2 tries
 
 
 def test_preflight_refuses_an_old_source(emulator_factory, tmp_path, monkeypatch, dagster_instance):

@@ -24,7 +24,7 @@ from dhis_sync_pipeline.orchestration.run_launcher import (
     process_alive,
     run_worker_process,
 )
-from dhis_sync_pipeline.orchestration.tags import CONFIG_TAG
+from dhis_sync_pipeline.orchestration.tags import CONFIG_TAG, DESTINATION_TAG
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 
@@ -58,10 +58,13 @@ def test_default_instance_yaml_limits_each_configuration_and_monitors_runs(insta
     assert instance.run_monitoring_enabled
     assert 0 < instance.run_monitoring_poll_interval_seconds <= 60
     assert instance.run_monitoring_max_runtime_seconds == 0  # long syncs are not capped
-    coordinator = instance.run_coordinator
-    assert isinstance(coordinator, QueuedRunCoordinator)
-    limits = coordinator.get_run_queue_config().tag_concurrency_limits
-    assert limits == [{"key": CONFIG_TAG, "value": {"applyLimitPerUniqueValue": True}, "limit": 1}]
+    assert isinstance(instance.run_coordinator, QueuedRunCoordinator)
+    concurrency = instance.get_concurrency_config()  # what the daemon's run queue reads
+    assert concurrency.run_queue_config.tag_concurrency_limits == [
+        {"key": CONFIG_TAG, "value": {"applyLimitPerUniqueValue": True}, "limit": 1},
+        {"key": DESTINATION_TAG, "value": {"applyLimitPerUniqueValue": True}, "limit": 2},
+    ]
+    assert concurrency.pool_config.default_pool_limit == 1  # one import step per destination server
 
 
 def test_write_default_instance_yaml_never_overwrites(tmp_path, monkeypatch):
