@@ -35,6 +35,7 @@ def read_ahead(items: Iterable[T], depth: int = 2, name: str = "read-ahead") -> 
                         continue
                 if stop.is_set():
                     return
+                del item  # not held while the next one is produced: the consumer may be done with it
             buffer.put((_DONE, None))
         except BaseException as exc:  # handed to the consumer, raised there
             buffer.put((_DONE, exc))
