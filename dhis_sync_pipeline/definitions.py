@@ -10,7 +10,7 @@ daemon and the webserver print it): the location still loads, and runs fail unti
 from dagster import get_dagster_logger
 
 from dhis_sync_pipeline.config import load_config
-from dhis_sync_pipeline.orchestration.build import build_definitions
+from dhis_sync_pipeline.code_location import build_definitions
 
 _sync_file = load_config()
 for _warning in _sync_file.unset_secrets():

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import requests
 
-from dhis_sync_pipeline.launch import workspace_file
+from dhis_sync_pipeline.orchestration.workspace import workspace_file
 from dhis_sync_pipeline.orchestration.instance_yaml import instance_yaml, write_default_instance_yaml
 
 DEMO_CONFIG_ID = "demo"

@@ -18,27 +18,16 @@ from pathlib import Path
 
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
+from dhis_sync_pipeline.code_location import build_definitions
 from dhis_sync_pipeline.config import CONFIG_ENV_VAR, SyncFile, config_path
-from dhis_sync_pipeline.orchestration.build import build_definitions
 from dhis_sync_pipeline.orchestration.tags import CONFIG_TAG, FULL_SYNC_TAG, STARTED_BY_TAG, TRIGGER_TAG
+from dhis_sync_pipeline.orchestration.workspace import LOCATION_NAME, workspace_file
 
-LOCATION_NAME = "dhis_sync"
 FINISHED = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
 
 
 class LaunchError(RuntimeError):
     """Dagster refused to launch the run; the message carries Dagster's own explanation."""
-
-
-def workspace_file(directory: Path) -> Path:
-    path = directory / "workspace.yaml"
-    path.write_text(
-        "load_from:\n  - python_module:\n"
-        "      module_name: dhis_sync_pipeline.definitions\n"
-        f"      location_name: {LOCATION_NAME}\n",
-        encoding="utf-8",
-    )
-    return path
 
 
 def trigger_run(config_id: str, *, full_sync: bool = False, source: str = "cli") -> str:

@@ -21,7 +21,7 @@ from dagster._core.scheduler.instigation import InstigatorStatus, InstigatorType
 
 from dhis_sync_pipeline.automation.sensors import schedule_name, sensor_name
 from dhis_sync_pipeline.config import CONFIG_ENV_VAR, ConfigError, SyncConfig, config_path, load_config
-from dhis_sync_pipeline.launch import workspace_file
+from dhis_sync_pipeline.orchestration.workspace import workspace_file
 
 DAEMON_HEARTBEAT_TOLERANCE = 90  # seconds; the daemon beats every 30
 

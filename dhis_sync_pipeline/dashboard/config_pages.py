@@ -240,7 +240,7 @@ class ConfigPages:
         if config is None:
             return self._unknown(request, config_id)
         running = await run_in_threadpool(lambda: self.dashboard.sensor_states(self.dashboard.configs.get()))
-        from dhis_sync_pipeline.launch import LOCATION_NAME
+        from dhis_sync_pipeline.orchestration.workspace import LOCATION_NAME
 
         job_url = f"{self.dashboard.settings.dagster_url}/locations/{LOCATION_NAME}/jobs/{config.job_name}"
         return self.render(request, "configuration_detail.html", config=config, sensor_running=running.get(config_id),

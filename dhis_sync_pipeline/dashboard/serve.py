@@ -102,7 +102,7 @@ def _mount_dagster_ui(app, stack: contextlib.ExitStack) -> None:
     from dagster_webserver.webserver import DagsterWebserver
     from starlette.routing import Mount
 
-    from dhis_sync_pipeline.launch import workspace_file
+    from dhis_sync_pipeline.orchestration.workspace import workspace_file
 
     folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
     instance = stack.enter_context(DagsterInstance.get())

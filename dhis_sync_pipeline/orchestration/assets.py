@@ -6,7 +6,8 @@ bodies that are one call of the configuration's sync resource.
 - the metadata types in one step (`multi_asset`, one asset per type, subsettable so sensors and
   the launchpad pick types), and their UID checks in one step after it, beside the data steps;
 - per dataSet, its asset and its blocking verification check (a step of its own, so the sync
-  step of a no-change run stays short).
+  step of a no-change run stays short);
+- per tracker programme, its asset and its blocking check, likewise.
 Steps that write to the destination share its pool and retry with the translator's policy.
 """
 
@@ -32,6 +33,7 @@ from dhis_sync_pipeline.orchestration.translator import (
     KIND_TAG,
     METADATA_CHECK_STEP,
     METADATA_STEP,
+    TRACKER_CHECK,
     VALUES_CHECK,
     DHIS2Translator,
 )
@@ -44,6 +46,8 @@ def build_assets(config: SyncConfig) -> list[AssetsDefinition | AssetChecksDefin
         built += [_metadata(config, translator), _metadata_checks(config, translator)]
     for data_set in config.data.data_sets if config.data else ():
         built += [_data_set(config, translator, data_set), _data_set_check(config, translator, data_set)]
+    for program in config.tracker.programs if config.tracker else ():
+        built += [_program(config, translator, program), _program_check(config, translator, program)]
     return built
 
 
@@ -132,3 +136,40 @@ def _data_set_check(config: SyncConfig, translator: DHIS2Translator, data_set: s
         return _sync(context, translator).verify_data_set(context, config, data_set)
 
     return verify_values
+
+
+def _program(config: SyncConfig, translator: DHIS2Translator, program: str) -> AssetsDefinition:
+    spec = translator.tracker_spec(program)
+
+    @asset(
+        key=spec.key,
+        group_name=spec.group_name,
+        deps=spec.deps,
+        kinds=spec.kinds,
+        tags=spec.tags,
+        description=spec.description,
+        required_resource_keys={translator.sync_resource_key},
+        pool=translator.import_pool,
+        retry_policy=translator.retry_policy,
+    )
+    def sync_tracker(context: AssetExecutionContext) -> MaterializeResult:
+        return _sync(context, translator).sync_tracker(context, config, program)
+
+    return sync_tracker
+
+
+def _program_check(config: SyncConfig, translator: DHIS2Translator, program: str) -> AssetChecksDefinition:
+    spec = translator.tracker_check_spec(program)
+
+    @asset_check(
+        asset=spec.asset_key,
+        name=TRACKER_CHECK,
+        blocking=spec.blocking,
+        description=spec.description,
+        required_resource_keys={translator.sync_resource_key},
+        retry_policy=translator.retry_policy,
+    )
+    def verify_tracker(context: AssetCheckExecutionContext) -> AssetCheckResult:
+        return _sync(context, translator).verify_tracker(context, config, program)
+
+    return verify_tracker

@@ -13,6 +13,8 @@ from dhis_sync_pipeline.orchestration.watermarks import WATERMARK_KEY
 from dhis_sync_pipeline.sync.data_values import KEY, DataSyncOutcome
 from dhis_sync_pipeline.sync.data_verification import DataVerification
 from dhis_sync_pipeline.sync.metadata import MetadataSyncOutcome, format_watermark
+from dhis_sync_pipeline.sync.tracker import TrackerSyncOutcome, describe
+from dhis_sync_pipeline.sync.tracker_verification import TrackerComparison
 
 # ------------------------------------------------------------------------------------ metadata
 
@@ -148,3 +150,72 @@ def verification_metadata(outcome: DataVerification) -> dict[str, Any]:
 def unchanged_watermark(since: dt.datetime | None) -> str:
     """The watermark a step records when it must not advance (dry run, rejections): where it began."""
     return format_watermark(since) if since else ""
+
+
+# ------------------------------------------------------------------------------------- tracker
+
+
+def tracker_metadata(outcome: TrackerSyncOutcome) -> dict[str, Any]:
+    rows = [[e.object_type or "", e.uid or "", e.error_code or "", e.message] for e in outcome.errors]
+    return {
+        "read": outcome.read,
+        **{f"read_{kind}": count for kind, count in outcome.read_by_kind.items()},
+        **{f"deleted_{kind}": count for kind, count in outcome.deleted_by_kind.items()},
+        "created": outcome.created,
+        "updated": outcome.updated,
+        "deleted": outcome.deleted,
+        "ignored": outcome.ignored,
+        "errors": len(outcome.errors),
+        "tracked_entities_synced": outcome.tracked_entities_synced,
+        "already_synced_in_overlap": outcome.already_synced,
+        "export_requests": outcome.requests,
+        WATERMARK_KEY: format_watermark(outcome.watermark),
+        "since": format_watermark(outcome.since) if outcome.since else "first run",
+        "duration_seconds": round(outcome.duration_seconds, 3),
+        "objects_per_second": outcome.per_second,
+        "rejected_objects": MetadataValue.md(markdown_table(
+            ["type", "uid", "errorCode", "message"], rows, "rejected_objects_json", "No object was rejected.")),
+        "rejected_objects_json": MetadataValue.json(
+            [{"type": e.object_type, "uid": e.uid, "errorCode": e.error_code, "message": e.message}
+             for e in outcome.errors]),
+    }
+
+
+def tracker_log_line(outcome: TrackerSyncOutcome) -> str:
+    read = ", ".join(f"{kind} {count}" for kind, count in outcome.read_by_kind.items())
+    gone = ", ".join(f"{kind} {count}" for kind, count in outcome.deleted_by_kind.items() if count) or "none"
+    return (f"programme {outcome.program}: read {read} in {outcome.requests} pages; created {outcome.created}, "
+            f"updated {outcome.updated}, deleted {outcome.deleted} (deletions: {gone}), "
+            f"rejected {len(outcome.errors)}, {outcome.per_second} objects/s")
+
+
+def tracker_failure(destination: str, tolerance: int, outcome: TrackerSyncOutcome) -> str:
+    return failure_text(
+        f"{destination} rejected {len(outcome.errors)} tracker objects of programme {outcome.program} "
+        f"(tolerance {tolerance}); accepted objects stay committed, the watermark was not advanced so the "
+        "next run retries them.",
+        [describe(e) for e in outcome.errors],
+    )
+
+
+def tracker_check_metadata(comparison: TrackerComparison) -> dict[str, Any]:
+    metadata: dict[str, Any] = {}
+    for kind, count in comparison.source.items():
+        metadata[f"source_{kind}"] = count
+        metadata[f"destination_{kind}"] = comparison.destination[kind]
+        metadata[f"missing_{kind}"] = len(comparison.missing[kind])
+    metadata["missing"] = sum(len(uids) for uids in comparison.missing.values())
+    metadata["extra"] = sum(len(uids) for uids in comparison.extra.values())
+    return metadata
+
+
+def tracker_check_log_lines(comparison: TrackerComparison) -> list[str]:
+    lines = []
+    for kind in comparison.source:
+        missing, extra = comparison.missing[kind], comparison.extra[kind]
+        if missing or extra:
+            sample = ", ".join((missing or extra)[:10])
+            lines.append(f"programme {comparison.program}: {kind} differ: {len(missing)} missing, {len(extra)} extra "
+                         f"on the destination (org unit/uid: {sample})")
+    return lines
+

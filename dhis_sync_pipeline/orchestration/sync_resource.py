@@ -36,13 +36,18 @@ from dhis_sync_pipeline.orchestration.results import (
     metadata_failure,
     metadata_log_line,
     metadata_metadata,
+    tracker_check_log_lines,
+    tracker_check_metadata,
+    tracker_failure,
+    tracker_log_line,
+    tracker_metadata,
     unchanged_watermark,
     verification_metadata,
 )
-from dhis_sync_pipeline.orchestration.translator import UID_CHECK, VALUES_CHECK, DHIS2Translator
+from dhis_sync_pipeline.orchestration.translator import TRACKER_CHECK, UID_CHECK, VALUES_CHECK, DHIS2Translator
 from dhis_sync_pipeline.orchestration.watermarks import DESTINATION_SYSTEM_KEY, WATERMARK_KEY, sync_since
 from dhis_sync_pipeline.progress import ProgressResource
-from dhis_sync_pipeline.progress.resource import STEP_DATA, STEP_METADATA
+from dhis_sync_pipeline.progress.resource import STEP_DATA, STEP_METADATA, STEP_TRACKER, ProgressReporter
 from dhis_sync_pipeline.sync.data_values import CORRECT_LAST_UPDATED, sync_data_set
 from dhis_sync_pipeline.sync.data_verification import verify_and_heal
 from dhis_sync_pipeline.sync.metadata import (
@@ -53,6 +58,9 @@ from dhis_sync_pipeline.sync.metadata import (
     sync_metadata_types,
 )
 from dhis_sync_pipeline.sync.references import DestinationDirectory
+from dhis_sync_pipeline.sync.tracker import describe as describe_tracker_error
+from dhis_sync_pipeline.sync.tracker import sync_program
+from dhis_sync_pipeline.sync.tracker_verification import compare_program
 
 
 class DHIS2SyncResource(ConfigurableResource):
@@ -112,6 +120,7 @@ class DHIS2SyncResource(ConfigurableResource):
         rejections and watermark (advanced only when the type had no rejection)."""
         translator = DHIS2Translator(config)
         selected = [c for c in config.metadata_resources if translator.metadata_key(c) in context.selected_asset_keys]
+        reporters: dict[str, ProgressReporter] = {}
         with self._clients(config) as (source, destination):
             system_id = destination.system_info().system_id
             since_by_type = {}
@@ -128,12 +137,14 @@ class DHIS2SyncResource(ConfigurableResource):
                 page_sizes=config.page_sizes,
                 directory=_destination_directory(destination),
                 propagate_deletions=config.metadata.propagate_deletions,
-                progress=lambda collection: self.progress.reporter(
+                progress=lambda collection: reporters.setdefault(collection, self.progress.reporter(
                     context, config_id=config.id, resource=collection, kind=STEP_METADATA
-                ),
+                )),
             )
         for collection in dependency_order(selected):
             outcome = outcomes[collection]
+            if collection in reporters:
+                reporters[collection].finish()
             metadata = metadata_metadata(outcome)
             metadata[DESTINATION_SYSTEM_KEY] = system_id or ""
             log_rejections(context, [f"{collection} rejected: {e}" for e in outcome.errors], "rejected_objects")
@@ -235,8 +246,10 @@ class DHIS2SyncResource(ConfigurableResource):
                 options=config.import_options,
                 page_size=config.page_sizes.data_values,
                 slice_cap=config.page_sizes.data_values_slice_cap,
-                progress=self.progress.reporter(context, config_id=config.id, resource=data_set, kind=STEP_DATA),
+                progress=(reporter := self.progress.reporter(context, config_id=config.id, resource=data_set,
+                                                             kind=STEP_DATA)),
             )
+        reporter.finish()
         metadata = data_metadata(outcome)
         metadata[DESTINATION_SYSTEM_KEY] = system_id or ""
         log_rejections(context, [f"value rejected: {describe_value_error(e)}" for e in outcome.errors],
@@ -266,6 +279,47 @@ class DHIS2SyncResource(ConfigurableResource):
         _log_verification(context, outcome)
         return AssetCheckResult(check_name=VALUES_CHECK, passed=outcome.passed, severity=AssetCheckSeverity.ERROR,
                                 metadata=verification_metadata(outcome))
+
+    # ------------------------------------------------------------------------------- tracker
+
+    def sync_tracker(self, context: AssetExecutionContext, config: SyncConfig, program: str) -> MaterializeResult:
+        key = DHIS2Translator(config).tracker_key(program)
+        tracker = config.tracker
+        assert tracker is not None
+        with self._clients(config) as (source, destination):
+            system_id = destination.system_info().system_id
+            since, reason = sync_since(context.instance, key, context.run.tags, system_id)
+            context.log.info(f"programme {program}: {reason}, from {config.source} to {config.destination}")
+            outcome = sync_program(
+                source, destination, tracker, program, since=since, options=config.import_options,
+                progress=(reporter := self.progress.reporter(context, config_id=config.id, resource=program,
+                                                             kind=STEP_TRACKER)),
+            )
+        reporter.finish()
+        metadata = tracker_metadata(outcome)
+        metadata[DESTINATION_SYSTEM_KEY] = system_id or ""
+        if not outcome.complete or config.import_options.dry_run:
+            metadata[WATERMARK_KEY] = unchanged_watermark(since)  # the next run reads from the same point
+        log_rejections(context, [f"tracker object rejected: {describe_tracker_error(e)}" for e in outcome.errors],
+                       "rejected_objects")
+        context.log.info(tracker_log_line(outcome))
+        if len(outcome.errors) > config.error_tolerance:
+            raise Failure(description=tracker_failure(config.destination, config.error_tolerance, outcome),
+                          metadata=metadata, allow_retries=False)
+        return MaterializeResult(metadata=metadata)
+
+    def verify_tracker(self, context: AssetCheckExecutionContext, config: SyncConfig, program: str) -> AssetCheckResult:
+        if config.import_options.dry_run:
+            return AssetCheckResult(check_name=TRACKER_CHECK, passed=True,
+                                    metadata={"skipped": "dry run: nothing was written"})
+        tracker = config.tracker
+        assert tracker is not None
+        with self._clients(config) as (source, destination):
+            comparison = compare_program(source, destination, tracker, program)
+        for line in tracker_check_log_lines(comparison):
+            context.log.error(line)
+        return AssetCheckResult(check_name=TRACKER_CHECK, passed=comparison.passed, severity=AssetCheckSeverity.ERROR,
+                                metadata=tracker_check_metadata(comparison))
 
 
 def _missing_on_source(source: DHIS2Client, config: SyncConfig) -> list[str]:

@@ -21,8 +21,12 @@ from dhis_sync_pipeline.dhis2.metadata_types import upstream_types
 
 UID_CHECK = "destination_has_all_source_uids"
 VALUES_CHECK = "destination_holds_source_values"
+TRACKER_CHECK = "destination_holds_source_tracker"
 # The metadata data values refer to: a dataSet's asset runs after these types (when synced).
 DATA_REFERENCES = ("organisationUnits", "categoryOptionCombos", "dataElements", "dataSets")
+# The metadata tracker objects refer to: a programme's asset runs after these types (when synced).
+TRACKER_REFERENCES = ("organisationUnits", "options", "optionSets", "dataElements", "trackedEntityAttributes",
+                      "trackedEntityTypes", "programStages", "programs")
 KIND_TAG = "dhis_sync/kind"
 # Op names of the metadata step and its UID check step: <config id>__metadata[_uids].
 METADATA_STEP = "__metadata"
@@ -54,6 +58,9 @@ class DHIS2Translator:
 
     def values_check_key(self, data_set: str) -> AssetCheckKey:
         return AssetCheckKey(self.data_key(data_set), VALUES_CHECK)
+
+    def tracker_check_key(self, program: str) -> AssetCheckKey:
+        return AssetCheckKey(self.tracker_key(program), TRACKER_CHECK)
 
     def keys_for_resource(self, resource: str) -> list[AssetKey]:
         """The assets that sync a monitored resource (dataValues: every data asset)."""
@@ -107,6 +114,28 @@ class DHIS2Translator:
             blocking=True,
             description="The destination holds exactly the source's values of the dataSet in scope (counts and "
             "checksums of key + value per org unit and period); what differs is sent again first.",
+        )
+
+    def tracker_spec(self, program: str) -> AssetSpec:
+        config = self.config
+        referenced = [self.metadata_key(name) for name in TRACKER_REFERENCES if name in config.metadata_resources]
+        return AssetSpec(
+            key=self.tracker_key(program),
+            group_name=config.id,
+            deps=[self.preflight_key(), *referenced],
+            kinds={"dhis2"},
+            tags={KIND_TAG: "tracker"},
+            description=f"Tracker data (tracked entities, enrollments, events, relationships) of programme "
+            f"{program} from {config.source} to {config.destination}.",
+        )
+
+    def tracker_check_spec(self, program: str) -> AssetCheckSpec:
+        return AssetCheckSpec(
+            TRACKER_CHECK,
+            asset=self.tracker_key(program),
+            blocking=True,
+            description="The destination holds the source's tracked entities, enrollments and events of the "
+            "programme in scope, org unit by org unit.",
         )
 
     def preflight_description(self) -> str:

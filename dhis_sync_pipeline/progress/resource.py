@@ -4,7 +4,7 @@
 reporter = context.resources.sync_progress.reporter(context, config_id=config.id,
                                                     resource="dataElements", kind="metadata")
 reporter.update(processed=450, errors=10, total=1000)   # after every page
-reporter.finish()                                       # optional: marks the resource done
+reporter.finish()                                       # when the resource is done
 ```
 A reporter is also a `(processed, errors, total)` callable, the progress callback the sync
 functions take. Every update is written to the progress store (see `store.py`) and to the run's
@@ -21,6 +21,7 @@ from dhis_sync_pipeline.progress.store import ProgressStore, get_store, store_ur
 
 STEP_METADATA = "metadata"
 STEP_DATA = "data"
+STEP_TRACKER = "tracker"
 
 
 class ProgressResource(ConfigurableResource):

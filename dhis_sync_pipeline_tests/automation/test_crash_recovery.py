@@ -19,7 +19,8 @@ from dagster._core.test_utils import create_run_for_test
 
 from dhis_sync_pipeline.automation.rules import run_in_progress
 from dhis_sync_pipeline.demo import background
-from dhis_sync_pipeline.launch import FINISHED, trigger_run, workspace_file
+from dhis_sync_pipeline.launch import FINISHED, trigger_run
+from dhis_sync_pipeline.orchestration.workspace import workspace_file
 from dhis_sync_pipeline.orchestration.instance_yaml import write_default_instance_yaml
 from dhis_sync_pipeline.orchestration.run_launcher import WORKER_HOST_TAG, run_worker_process
 from dhis_sync_pipeline.orchestration.tags import CONFIG_TAG

@@ -15,7 +15,8 @@ from dagster import DagsterInstance
 
 from dhis_sync_pipeline.cli import main
 from dhis_sync_pipeline.demo import INSTANCE_YAML, background
-from dhis_sync_pipeline.launch import execute_in_process, workspace_file
+from dhis_sync_pipeline.launch import execute_in_process
+from dhis_sync_pipeline.orchestration.workspace import workspace_file
 
 CHECK_INTERVAL = 60  # the smallest interval the configuration accepts
 

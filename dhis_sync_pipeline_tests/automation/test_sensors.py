@@ -16,7 +16,7 @@ from dagster import (
 )
 
 from dhis_sync_pipeline.automation.control import is_schedule_running, is_sensor_running
-from dhis_sync_pipeline.orchestration.build import build_definitions
+from dhis_sync_pipeline.code_location import build_definitions
 from dhis_sync_pipeline.orchestration.resources import instance_resource, resource_key
 from dhis_sync_pipeline.orchestration.tags import CONFIG_TAG, FULL_SYNC_TAG, STARTED_BY_TAG
 from dhis_sync_pipeline_tests.sync.test_metadata_e2e import run_sync

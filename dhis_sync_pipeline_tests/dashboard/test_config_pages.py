@@ -351,7 +351,7 @@ def test_sync_now_without_the_secret_says_which_variable_and_launches_nothing(si
 @pytest.fixture
 def webserver(site, tmp_path) -> Iterator[str]:
     """A real dagster-webserver on the same instance and file, as `dagster dev` runs it."""
-    from dhis_sync_pipeline.launch import workspace_file
+    from dhis_sync_pipeline.orchestration.workspace import workspace_file
 
     port = free_port()
     log = open(tmp_path / "webserver.log", "w")

@@ -9,7 +9,7 @@ import pytest
 from dagster import DagsterInstance, DagsterRunStatus, build_sensor_context, instance_for_test
 
 from dhis_sync_pipeline.notifications.sensors import FAILURE_SENSOR, SUCCESS_SENSOR
-from dhis_sync_pipeline.orchestration.build import build_definitions
+from dhis_sync_pipeline.code_location import build_definitions
 from dhis_sync_pipeline_tests.notifications.conftest import (
     SMTP_PASSWORD,
     SMTP_USER,

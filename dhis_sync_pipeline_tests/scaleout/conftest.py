@@ -135,7 +135,7 @@ def contents(server, data_sets: list[str], roots: list[str]) -> dict:
 
 
 def workspace_yaml(folder: Path) -> Path:
-    from dhis_sync_pipeline.launch import workspace_file
+    from dhis_sync_pipeline.orchestration.workspace import workspace_file
 
     return workspace_file(folder)
 

@@ -1,19 +1,24 @@
-"""Definitions for a whole configuration file: per sync configuration, its assets and its job."""
+"""The factory that turns a configuration file into Dagster `Definitions`.
+
+Per sync configuration: its assets (orchestration/assets.py, named by orchestration/translator.py),
+its job, its sensor and schedule when automatic, and one DHIS2SyncResource; for the whole file,
+the instances' resources, the progress resource and the notification sensors. This is the top of
+the package: it may import every layer, and nothing imports it but the entry points
+(definitions.py, launch.py).
+"""
 
 from __future__ import annotations
 
-from dagster import AssetSelection, Definitions, define_asset_job
+from dagster import Definitions
 
 from dhis_sync_pipeline.automation.sensors import build_auto_sync_sensor, build_full_sync_schedule
-from dhis_sync_pipeline.config import SyncConfig, SyncFile
+from dhis_sync_pipeline.config import SyncFile
 from dhis_sync_pipeline.notifications import build_notification_sensors
 from dhis_sync_pipeline.orchestration.assets import build_assets
-from dhis_sync_pipeline.orchestration.executors import sync_executor
+from dhis_sync_pipeline.orchestration.jobs import build_sync_job
 from dhis_sync_pipeline.orchestration.resources import instance_resource, resource_key
 from dhis_sync_pipeline.orchestration.sync_resource import DHIS2SyncResource
 from dhis_sync_pipeline.orchestration.translator import DHIS2Translator
-from dhis_sync_pipeline.orchestration.tracker_assets import build_tracker_assets
-from dhis_sync_pipeline.orchestration.tags import CONFIG_TAG, DESTINATION_TAG
 from dhis_sync_pipeline.progress import ProgressResource
 
 
@@ -21,7 +26,6 @@ def build_definitions(sync_file: SyncFile) -> Definitions:
     assets, jobs, sensors, schedules = [], [], [], []
     for config in sync_file.sync_configurations:
         assets.extend(build_assets(config))
-        assets.extend(build_tracker_assets(config))  # tracker_assets.py (self-contained)
         jobs.append(build_sync_job(config))
         if config.is_automatic:
             sensors.append(build_auto_sync_sensor(config))
@@ -37,13 +41,3 @@ def build_definitions(sync_file: SyncFile) -> Definitions:
         )
     sensors.extend(build_notification_sensors(sync_file))  # run-status sensors: failure/recovery/success alerts
     return Definitions(assets=assets, jobs=jobs, sensors=sensors, schedules=schedules, resources=resources)
-
-
-def build_sync_job(config: SyncConfig):
-    return define_asset_job(
-        name=config.job_name,
-        selection=AssetSelection.groups(config.id),
-        description=f"{config.name}: {config.source} → {config.destination} ({config.execution_mode})",
-        tags={CONFIG_TAG: config.id, DESTINATION_TAG: config.destination},
-        executor_def=sync_executor(),  # DHIS_SYNC_EXECUTOR: multiprocess (default) or celery
-    )
