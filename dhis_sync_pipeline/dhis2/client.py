@@ -494,11 +494,6 @@ class DHIS2Client:
         for page in self.iter_pages("deletedObjects", fields=None, page_size=page_size, params=params):
             yield from page
 
-    def get_data_values(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        """The raw `GET /api/dataValueSets` export (a dataValueSet with `dataValues`)."""
-        body = self._get_json("dataValueSets", params)
-        return body if isinstance(body, dict) else {"dataValues": []}
-
     def stream_data_values(self, params: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
         """The rows of one `GET /api/dataValueSets` export, parsed as they arrive.
 

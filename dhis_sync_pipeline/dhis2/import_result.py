@@ -88,10 +88,6 @@ class ImportResult:
         message = self.message or f"import failed with status {self.status}"
         return [ObjectError(None, object_type, None, None, message)]
 
-    @property
-    def error_codes(self) -> list[str]:
-        return sorted({error.error_code for error in self.errors if error.error_code})
-
     def summary(self) -> str:
         text = (
             f"{self.status}: created {self.created}, updated {self.updated}, "

@@ -81,16 +81,6 @@ class DHIS2Version:
         text = f"{self.major}.{self.minor}.{self.patch}"
         return text + "-SNAPSHOT" if self.snapshot else text
 
-    @property
-    def wraps_import_reports(self) -> bool:
-        """From 2.38 import reports and summaries come wrapped in a WebMessage."""
-        return self >= (2, 38)
-
-    @property
-    def has_legacy_tracker_api(self) -> bool:
-        """2.41 removed /api/events, /api/trackedEntityInstances and /api/enrollments."""
-        return self < (2, 41)
-
 
 #: The oldest DHIS2 release dhis-sync supports: the oldest whose API shapes the client parses and
 #: the emulator plays (see ../shared/DHIS2_API.md). Older servers are refused at the first

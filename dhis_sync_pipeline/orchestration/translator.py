@@ -59,9 +59,6 @@ class DHIS2Translator:
     def values_check_key(self, data_set: str) -> AssetCheckKey:
         return AssetCheckKey(self.data_key(data_set), VALUES_CHECK)
 
-    def tracker_check_key(self, program: str) -> AssetCheckKey:
-        return AssetCheckKey(self.tracker_key(program), TRACKER_CHECK)
-
     def keys_for_resource(self, resource: str) -> list[AssetKey]:
         """The assets that sync a monitored resource (dataValues: every data asset)."""
         if resource == DATA_VALUES_RESOURCE:

@@ -42,13 +42,6 @@ class DestinationDirectory:
     users: frozenset[str] = frozenset()
     user_groups: frozenset[str] = frozenset()
 
-    def to_json(self) -> dict[str, list[str]]:
-        return {"users": sorted(self.users), "user_groups": sorted(self.user_groups)}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> DestinationDirectory:
-        return cls(frozenset(data.get("users", ())), frozenset(data.get("user_groups", ())))
-
 
 @dataclass
 class CleaningReport:

@@ -135,8 +135,8 @@ def test_data_value_export(emulator_factory, client_factory):
     client = client_factory(server.base_url)
     de_ids = seed_data_set(server)
     client.post_data_values(values(de_ids))
-    export = client.get_data_values({"dataSet": "dsMonthly01", "period": "202401", "orgUnit": ORG_UNIT})
-    assert sorted(v["value"] for v in export["dataValues"]) == ["5", "7"]
+    export = client.stream_data_values({"dataSet": "dsMonthly01", "period": "202401", "orgUnit": ORG_UNIT})
+    assert sorted(v["value"] for v in export) == ["5", "7"]
 
 
 @pytest.mark.parametrize("version", ["2.36", "2.40"])

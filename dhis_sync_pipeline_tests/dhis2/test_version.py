@@ -31,8 +31,6 @@ def test_ordering_and_comparisons():
     v = DHIS2Version.parse("2.40.3")
     assert v >= "2.40" and v < "2.41" and v > (2, 39) and v == "2.40.3" and v != "2.40"
     assert DHIS2Version.parse("2.41.0-SNAPSHOT") >= "2.41"
-    assert DHIS2Version.parse("2.38").wraps_import_reports and not DHIS2Version.parse("2.37.9").wraps_import_reports
-    assert DHIS2Version.parse("2.40").has_legacy_tracker_api and not DHIS2Version.parse("2.41").has_legacy_tracker_api
 
 
 @pytest.mark.parametrize("text", ["master", "", None, "garbage", "2.42-dev?"])
