@@ -13,7 +13,10 @@ allows (one export, one import) — the floor the emulator itself sets.
 
 1. Metadata: a generated source (organisationUnits in a 5-level tree, dataElements, …) into an
    empty destination: the `sync_<id>` job with the default metadata resources, against one
-   `GET /api/metadata` + one `POST /api/metadata`.
+   `GET /api/metadata` + one `POST /api/metadata` (the metadata step's objects/s against the
+   floor's, and the whole run's time); then the same job again with nothing changed; then a
+   large source (50,000 orgUnits, 5,000 dataElements) into another empty destination, its run
+   time against the first run's.
 2. Data values, per size: the job's data assets (the destination already holds the generated
    metadata, no values) against one `GET /api/dataValueSets` (all dataSets, the root orgUnit,
    children=true, the window) + one synchronous `POST /api/dataValueSets`; then a second run
@@ -58,6 +61,10 @@ TARGET_DATA_RATIO = 0.8  # sync values/s ÷ baseline values/s
 TARGET_RSS_MB = 250  # peak RSS of the sync process at the largest size
 TARGET_RSS_GROWTH = 0.10  # peak RSS may grow less than this from the smallest to the largest size
 TARGET_INCREMENTAL_S = 2.0  # step time of a no-change incremental run
+TARGET_METADATA_RATIO = 0.8  # the metadata step's objects/s ÷ the floor's (one GET + one POST)
+TARGET_METADATA_RUN_S = 3.0  # the whole metadata run, Dagster's run start included (quiet machine)
+TARGET_METADATA_UNCHANGED_S = 1.0  # the metadata step of a run with nothing changed
+TARGET_METADATA_LARGE_TIMES = 10.0  # 50,000 orgUnits + 5,000 dataElements ÷ the 6,545-object run
 OLD_TOOL_METADATA_S = 25 * 60  # the old tool at 5,000 orgUnits / 1,500 dataElements
 
 
@@ -67,10 +74,14 @@ class Sizes:
     data_elements: int
     data_sets: int
     value_counts: tuple[int, ...]
+    large_org_units: int = 0  # the large metadata source (0: not run)
+    large_data_elements: int = 0
 
 
-FULL = Sizes(org_units=5_000, data_elements=1_500, data_sets=3, value_counts=(100_000, 1_000_000))
-QUICK = Sizes(org_units=500, data_elements=150, data_sets=3, value_counts=(20_000,))
+FULL = Sizes(org_units=5_000, data_elements=1_500, data_sets=3, value_counts=(100_000, 1_000_000),
+             large_org_units=50_000, large_data_elements=5_000)
+QUICK = Sizes(org_units=500, data_elements=150, data_sets=3, value_counts=(20_000,),
+              large_org_units=5_000, large_data_elements=500)
 
 
 # ------------------------------------------------------------------------------- emulators
@@ -302,50 +313,72 @@ def count_values(emulator: Emulator, data_sets: list[str], roots: list[str]) -> 
 
 
 def metadata_scenario(sizes: Sizes, work: Path, log_dir: Path) -> dict[str, Any]:
-    generated = {"seed": "generated", "org_units": sizes.org_units, "levels": LEVELS,
-                 "data_elements": sizes.data_elements, "data_sets": sizes.data_sets, "data_values": 0}
+    """The metadata of a generated source into an empty destination, then a no-change run, then a
+    large source (`sizes.large_*`) into another empty destination, against the raw floor."""
+    first = _metadata_sync(sizes.org_units, sizes.data_elements, sizes.data_sets, work, log_dir,
+                           label="metadata", again=True)
+    large = None
+    if sizes.large_org_units:
+        large = _metadata_sync(sizes.large_org_units, sizes.large_data_elements, sizes.data_sets, work, log_dir,
+                               label="metadata_large", again=False)
+    return {**first, "large": large}
+
+
+def _metadata_sync(org_units: int, data_elements: int, data_sets: int, work: Path, log_dir: Path, *,
+                   label: str, again: bool) -> dict[str, Any]:
+    generated = {"seed": "generated", "org_units": org_units, "levels": LEVELS,
+                 "data_elements": data_elements, "data_sets": data_sets, "data_values": 0}
     specs = {"meta_source": generated, "meta_dest_sync": {"seed": "empty"}, "meta_dest_baseline": {"seed": "empty"}}
-    print(f"[metadata] starting emulators: {sizes.org_units} orgUnits ({LEVELS} levels), "
-          f"{sizes.data_elements} dataElements", flush=True)
+    print(f"[{label}] starting emulators: {org_units} orgUnits ({LEVELS} levels), {data_elements} dataElements",
+          flush=True)
     with emulators(specs, log_dir) as emu:
         from dhis_sync_pipeline.dhis2.metadata_types import DEFAULT_METADATA_RESOURCES
 
         resources = list(DEFAULT_METADATA_RESOURCES)
-        print("[metadata] baseline: one GET /api/metadata + one POST /api/metadata", flush=True)
+        print(f"[{label}] floor: one GET /api/metadata + one POST /api/metadata", flush=True)
         baseline = baseline_metadata(emu["meta_source"], emu["meta_dest_baseline"], resources)
-        home = new_home(work, "metadata_home")
+        home = new_home(work, f"{label}_home")
         config = write_config(home, "bench_metadata", emu["meta_source"], emu["meta_dest_sync"])
-        print("[metadata] sync: job sync_bench_metadata (full, into an empty destination)", flush=True)
-        sync = run_sync(home, config, "bench_metadata", log_dir, "metadata")
-        per_type = {}
-        for key, meta in sync["assets"].items():
-            parts = key.split("/")
-            if len(parts) == 3 and parts[1] == "metadata" and meta.get("read"):
-                step = sync["steps"].get("__".join(parts)) or sync["steps"].get("_".join(parts)) or {}
-                per_type[parts[2]] = {
-                    "objects": meta["read"],
-                    "created": meta.get("created"),
-                    "errors": meta.get("errors"),
-                    "seconds": meta["duration_seconds"],
-                    "objects_per_second": meta["objects_per_second"],
-                    "step_seconds": step.get("seconds"),
-                }
-        objects = sum(t["objects"] for t in per_type.values())
-        step_total = sum(s["seconds"] or 0 for s in sync["steps"].values())
+        print(f"[{label}] sync: job sync_bench_metadata (full, into an empty destination)", flush=True)
+        sync = _metadata_report(run_sync(home, config, "bench_metadata", log_dir, label))
+        unchanged = None
+        if again:
+            print(f"[{label}] sync again, nothing changed", flush=True)
+            unchanged = _metadata_report(run_sync(home, config, "bench_metadata", log_dir, f"{label}_unchanged"))
+    base = {**baseline, "objects_per_second": round(baseline["objects"] / baseline["seconds"], 1)}
+    ratio = sync["step_objects_per_second"] / base["objects_per_second"] if base["objects_per_second"] else None
     return {
-        "sizes": {"org_units": sizes.org_units, "levels": LEVELS, "data_elements": sizes.data_elements},
-        "sync": {
-            "objects": objects,
-            "run_seconds": sync["run_seconds"],  # execute_in_process, all steps
-            "steps_seconds": round(step_total, 3),
-            "process_seconds": sync["process_seconds"],  # + interpreter start and imports
-            "objects_per_second": round(objects / sync["run_seconds"], 1),
-            "per_type": per_type,
-            "errors": sum(t["errors"] or 0 for t in per_type.values()),
-            "peak_rss_mb": sync["peak_rss_mb"],
-            "run_id": sync["run_id"],
-        },
-        "baseline": {**baseline, "objects_per_second": round(baseline["objects"] / baseline["seconds"], 1)},
+        "sizes": {"org_units": org_units, "levels": LEVELS, "data_elements": data_elements},
+        "sync": sync,
+        "unchanged": unchanged,
+        "baseline": base,
+        "step_ratio": round(ratio, 3) if ratio is not None else None,
+    }
+
+
+def _metadata_report(report: dict[str, Any]) -> dict[str, Any]:
+    """A run's metadata figures: objects per type, the metadata step's own time, the whole run."""
+    per_type = {}
+    for key, meta in report["assets"].items():
+        parts = key.split("/")
+        if len(parts) == 3 and parts[1] == "metadata":
+            per_type[parts[2]] = {"objects": meta.get("read", 0), "created": meta.get("created"),
+                                  "errors": meta.get("errors")}
+    steps = report["steps"]
+    step = next((v["seconds"] or 0.0 for k, v in steps.items() if k.endswith("__metadata")), 0.0)
+    check = next((v["seconds"] or 0.0 for k, v in steps.items() if k.endswith("__metadata_uids")), 0.0)
+    objects = sum(t["objects"] for t in per_type.values())
+    return {
+        "objects": objects,
+        "errors": sum(t["errors"] or 0 for t in per_type.values()),
+        "metadata_step_seconds": round(step, 3),  # read, clean, post, map the reports: the sync itself
+        "uid_check_step_seconds": round(check, 3),
+        "step_objects_per_second": round(objects / step, 1) if step else 0.0,
+        "run_seconds": report["run_seconds"],  # execute_in_process: Dagster's run start and every step
+        "process_seconds": report["process_seconds"],  # + interpreter start and imports
+        "per_type": per_type,
+        "peak_rss_mb": report["peak_rss_mb"],
+        "run_id": report["run_id"],
     }
 
 
@@ -451,18 +484,32 @@ def checks(results: dict[str, Any]) -> list[dict[str, Any]]:
 
     meta = results.get("metadata")
     if meta:
-        sync, base = meta["sync"], meta["baseline"]
+        sync, base, unchanged, large = meta["sync"], meta["baseline"], meta["unchanged"], meta["large"]
         row("metadata: objects synced", f"{sync['objects']:,} ({sync['errors']} rejected)",
             "all, 0 rejected", sync["errors"] == 0 and sync["objects"] >= base["objects"])
-        row("metadata: sync total time", f"{sync['run_seconds']:.1f} s",
-            f"< {OLD_TOOL_METADATA_S / 60:.0f} min (old tool)", sync["run_seconds"] < OLD_TOOL_METADATA_S)
-        row("metadata: sync objects/s", f"{sync['objects_per_second']:,.0f}")
-        for collection, info in sorted(sync["per_type"].items(), key=lambda kv: -kv[1]["objects"]):
-            row(f"  {collection}", f"{info['objects']:,} in {info['seconds']:.2f} s = "
-                f"{info['objects_per_second']:,.0f}/s")
-        row("metadata: baseline GET+POST /api/metadata", f"{base['objects']:,} in {base['seconds']:.2f} s = "
+        row("metadata: floor GET+POST /api/metadata", f"{base['objects']:,} in {base['seconds']:.2f} s = "
             f"{base['objects_per_second']:,.0f}/s")
-        row("metadata: sync time / baseline time", f"{sync['run_seconds'] / base['seconds']:.1f}x")
+        row("metadata: sync step objects/s", f"{sync['step_objects_per_second']:,.0f} "
+            f"({sync['metadata_step_seconds']:.2f} s)")
+        row("metadata: sync step / floor objects/s", f"{meta['step_ratio']:.2f}", f">= {TARGET_METADATA_RATIO}",
+            meta["step_ratio"] >= TARGET_METADATA_RATIO)
+        row("metadata: whole run (Dagster's run start, every step)", f"{sync['run_seconds']:.2f} s "
+            f"(UID checks {sync['uid_check_step_seconds']:.2f} s; process {sync['process_seconds']:.1f} s)",
+            f"< {TARGET_METADATA_RUN_S:.0f} s", sync["run_seconds"] < TARGET_METADATA_RUN_S)
+        row("metadata: no-change run, metadata step", f"{unchanged['metadata_step_seconds']:.2f} s "
+            f"({unchanged['objects']} read; run {unchanged['run_seconds']:.2f} s)",
+            f"< {TARGET_METADATA_UNCHANGED_S:.0f} s", unchanged["metadata_step_seconds"] < TARGET_METADATA_UNCHANGED_S
+            and unchanged["objects"] == 0)
+        if large:
+            times = large["sync"]["run_seconds"] / sync["run_seconds"]
+            row(f"metadata large: {large['sizes']['org_units']:,} orgUnits, {large['sizes']['data_elements']:,} "
+                "dataElements", f"{large['sync']['objects']:,} objects in {large['sync']['run_seconds']:.1f} s "
+                f"({large['sync']['errors']} rejected; floor {large['baseline']['seconds']:.1f} s)")
+            row(f"metadata large / {sync['objects']:,}-object run time", f"{times:.1f}x",
+                f"< {TARGET_METADATA_LARGE_TIMES:.0f}x", times < TARGET_METADATA_LARGE_TIMES
+                and large["sync"]["errors"] == 0 and large["sync"]["objects"] >= large["baseline"]["objects"])
+        row("metadata: total time against the old tool", f"{sync['run_seconds']:.1f} s",
+            f"< {OLD_TOOL_METADATA_S / 60:.0f} min (old tool)", sync["run_seconds"] < OLD_TOOL_METADATA_S)
     sizes = results.get("data", [])
     for entry in sizes:
         n = f"{entry['values']:,}"
@@ -522,13 +569,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="data value counts to run (repeatable; default 100000 and 1000000, quick: 20000)")
     parser.add_argument("--org-units", type=int, help="orgUnits in the generated source (default 5000, quick: 500)")
     parser.add_argument("--data-elements", type=int, help="dataElements in the generated source (default 1500, quick: 150)")
+    parser.add_argument("--skip-large", action="store_true", help="no large metadata source (50,000 orgUnits)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (Dagster homes, logs)")
     parser.add_argument("--output", type=Path, help="where to write the JSON (default bench/results/<time>.json)")
     args = parser.parse_args(argv)
 
     sizes = QUICK if args.quick else FULL
     sizes = Sizes(args.org_units or sizes.org_units, args.data_elements or sizes.data_elements,
-                  sizes.data_sets, tuple(args.values or sizes.value_counts))
+                  sizes.data_sets, tuple(args.values or sizes.value_counts),
+                  0 if args.skip_large else sizes.large_org_units, sizes.large_data_elements)
     work = Path(tempfile.mkdtemp(prefix="dhis_sync_bench_"))
     log_dir = work / "logs"
     log_dir.mkdir()
@@ -539,7 +588,10 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {"python": platform.python_version(), "platform": platform.platform(),
                     "cpus": os.cpu_count()},
         "targets": {"data_ratio": TARGET_DATA_RATIO, "peak_rss_mb": TARGET_RSS_MB,
-                    "incremental_step_seconds": TARGET_INCREMENTAL_S, "old_tool_metadata_seconds": OLD_TOOL_METADATA_S},
+                    "incremental_step_seconds": TARGET_INCREMENTAL_S, "old_tool_metadata_seconds": OLD_TOOL_METADATA_S,
+                    "metadata_step_ratio": TARGET_METADATA_RATIO, "metadata_run_seconds": TARGET_METADATA_RUN_S,
+                    "metadata_unchanged_step_seconds": TARGET_METADATA_UNCHANGED_S,
+                    "metadata_large_times": TARGET_METADATA_LARGE_TIMES},
     }
     results["load_average_at_start"] = _load()
     print(f"Benchmark ({results['mode']}); logs and Dagster homes in {work}", flush=True)

@@ -17,6 +17,7 @@ from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
     AssetExecutionContext,
+    AssetKey,
     ConfigurableResource,
     Failure,
     MaterializeResult,
@@ -45,7 +46,12 @@ from dhis_sync_pipeline.orchestration.results import (
     verification_metadata,
 )
 from dhis_sync_pipeline.orchestration.translator import TRACKER_CHECK, UID_CHECK, VALUES_CHECK, DHIS2Translator
-from dhis_sync_pipeline.orchestration.watermarks import DESTINATION_SYSTEM_KEY, WATERMARK_KEY, sync_since
+from dhis_sync_pipeline.orchestration.watermarks import (
+    DESTINATION_SYSTEM_KEY,
+    WATERMARK_KEY,
+    sync_since,
+    sync_since_all,
+)
 from dhis_sync_pipeline.progress import ProgressResource
 from dhis_sync_pipeline.progress.resource import STEP_DATA, STEP_METADATA, STEP_TRACKER, ProgressReporter
 from dhis_sync_pipeline.sync.data_values import CORRECT_LAST_UPDATED, sync_data_set
@@ -123,12 +129,13 @@ class DHIS2SyncResource(ConfigurableResource):
         reporters: dict[str, ProgressReporter] = {}
         with self._clients(config) as (source, destination):
             system_id = destination.system_info().system_id
-            since_by_type = {}
+            starts = sync_since_all(context.instance, [translator.metadata_key(c) for c in selected],
+                                    context.run.tags, system_id)
+            since_by_type, by_reason = {}, {}
             for collection in selected:
-                since, reason = sync_since(context.instance, translator.metadata_key(collection), context.run.tags,
-                                           system_id)
-                since_by_type[collection] = since
-                context.log.info(f"{collection}: {reason}")
+                since_by_type[collection], reason = starts[translator.metadata_key(collection)]
+                by_reason.setdefault(reason, []).append(collection)
+            context.log.info("; ".join(f"{reason}: {', '.join(types)}" for reason, types in by_reason.items()))
             outcomes = sync_metadata_types(
                 source,
                 destination,
@@ -141,6 +148,7 @@ class DHIS2SyncResource(ConfigurableResource):
                     context, config_id=config.id, resource=collection, kind=STEP_METADATA
                 )),
             )
+        unchanged: list[str] = []  # said in one line at the end, not one per type
         for collection in dependency_order(selected):
             outcome = outcomes[collection]
             if collection in reporters:
@@ -148,11 +156,16 @@ class DHIS2SyncResource(ConfigurableResource):
             metadata = metadata_metadata(outcome)
             metadata[DESTINATION_SYSTEM_KEY] = system_id or ""
             log_rejections(context, [f"{collection} rejected: {e}" for e in outcome.errors], "rejected_objects")
-            context.log.info(metadata_log_line(outcome))
+            if outcome.read or outcome.deleted or outcome.errors:
+                context.log.info(metadata_log_line(outcome))
+            else:
+                unchanged.append(collection)
             if outcome.errors or config.import_options.dry_run:
                 # Rejected objects must be sent again, and a dry run committed nothing: start here next time.
                 metadata[WATERMARK_KEY] = unchanged_watermark(outcome.since)
             yield MaterializeResult(asset_key=translator.metadata_key(collection), metadata=metadata)
+        if unchanged:
+            context.log.info(f"nothing changed on the source in: {', '.join(unchanged)}")
 
     def verify_metadata(self, context: AssetCheckExecutionContext, config: SyncConfig) -> Iterator[AssetCheckResult]:
         """Per type: every source UID is on the destination (what lacks is sent again first) and the
@@ -171,9 +184,10 @@ class DHIS2SyncResource(ConfigurableResource):
         with self._clients(config) as (source, destination):
             source_ids, destination_ids = list_uids(source, collections), list_uids(destination, collections)
             directory = _destination_directory(destination)
+            rejected_by_key = _rejected_in_run(context, [translator.metadata_key(c) for c in collections])
             for collection in dependency_order(collections):
                 key = translator.metadata_key(collection)
-                rejected = _rejected_in_run(context, key)
+                rejected = rejected_by_key[key]
                 missing, healed = self._heal(context, config, source, destination, directory, collection,
                                              sorted(source_ids[collection] - destination_ids[collection]))
                 over_tolerance = len(rejected) > config.error_tolerance
@@ -343,14 +357,21 @@ def _destination_directory(destination: DHIS2Client) -> DestinationDirectory:
     return DestinationDirectory(users=frozenset(found["users"]), user_groups=frozenset(found["userGroups"]))
 
 
-def _rejected_in_run(context: AssetCheckExecutionContext, key: Any) -> list[str]:
-    """The objects of this type the destination rejected in this run (from its materialization)."""
-    event = context.instance.get_latest_materialization_event(key)
-    if event is None or event.run_id != context.run.run_id or event.asset_materialization is None:
-        return []
-    entry = event.asset_materialization.metadata.get("rejected_objects_json")
-    rows = getattr(entry, "value", None) or []
-    return [f"{row.get('errorCode') or 'rejected'} {row.get('uid') or '?'}: {row.get('message')}" for row in rows]
+def _rejected_in_run(context: AssetCheckExecutionContext, keys: list[AssetKey]) -> dict[AssetKey, list[str]]:
+    """Per type, the objects the destination rejected in this run (from their materializations,
+    read in one query)."""
+    events = context.instance.get_latest_materialization_events(keys)
+    found: dict[AssetKey, list[str]] = {}
+    for key in keys:
+        event = events.get(key)
+        if event is None or event.run_id != context.run.run_id or event.asset_materialization is None:
+            found[key] = []
+            continue
+        entry = event.asset_materialization.metadata.get("rejected_objects_json")
+        rows = getattr(entry, "value", None) or []
+        found[key] = [f"{row.get('errorCode') or 'rejected'} {row.get('uid') or '?'}: {row.get('message')}"
+                      for row in rows]
+    return found
 
 
 def _log_verification(context: AssetCheckExecutionContext, outcome: Any) -> None:

@@ -7,12 +7,14 @@ reporter.update(processed=450, errors=10, total=1000)   # after every page
 reporter.finish()                                       # when the resource is done
 ```
 A reporter is also a `(processed, errors, total)` callable, the progress callback the sync
-functions take. Every update is written to the progress store (see `store.py`) and to the run's
-own log, so the dashboard and Dagster's run view tell the same story.
+functions take. Every update is written to the progress store (see `store.py`); the run's own log
+gets a line every ten seconds while a resource lasts and one when it is done, so the dashboard and
+Dagster's run view tell the same story.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from dagster import ConfigurableResource
@@ -22,6 +24,7 @@ from dhis_sync_pipeline.progress.store import ProgressStore, get_store, store_ur
 STEP_METADATA = "metadata"
 STEP_DATA = "data"
 STEP_TRACKER = "tracker"
+LOG_EVERY_SECONDS = 10.0
 
 
 class ProgressResource(ConfigurableResource):
@@ -61,6 +64,7 @@ class ProgressReporter:
         self.errors = 0
         self.total = 0
         self.current_step: str | None = kind
+        self._logged_at = time.monotonic()  # a resource done within LOG_EVERY_SECONDS logs one line
 
     def update(
         self, *, processed: int, errors: int = 0, total: int | None = None, current_step: str | None = None
@@ -111,6 +115,15 @@ class ProgressReporter:
             current_step=self.current_step,
             finished=finished,
         )
+        # The row is written on every update (the dashboard reads it); the run's log gets a line
+        # when the resource is done and, while it lasts, one every LOG_EVERY_SECONDS: each line is an
+        # event Dagster stores, and a step of many short resources would spend its time on them.
+        now = time.monotonic()
+        if finished and not self.total:
+            return  # nothing to do: the row says so, the run's log needs no line for it
+        if not finished and now - self._logged_at < LOG_EVERY_SECONDS:
+            return
+        self._logged_at = now
         done = "done: " if finished else ""
         self.log.info(
             f"progress {self.resource} ({self.kind}): {done}{self.processed}/{self.total} processed "

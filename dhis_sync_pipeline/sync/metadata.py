@@ -82,10 +82,10 @@ def sync_metadata_types(
     filters = {c: _since_filters(since_by_type[c]) for c in collections}
     changed = source.export_metadata(filters, fields="id")
     reporters = {c: (progress(c) if progress else _no_progress) for c in collections}
-    for collection in collections:
+    to_read = [c for c in collections if changed[c]]
+    for collection in to_read:  # a type with nothing to do has nothing to report until it is done
         reporters[collection](0, 0, len(changed[collection]))
 
-    to_read = [c for c in collections if changed[c]]
     objects = _read_changed(source, to_read, filters, {c: len(changed[c]) for c in to_read}, page_sizes)
     for chunk in _chunks(objects, page_sizes.metadata_write):
         payload: dict[str, list[dict[str, Any]]] = {}

@@ -93,6 +93,9 @@ def live_env(tmp_path_factory) -> Iterator[LiveEnv]:
         patch.setenv(SOURCE_PASSWORD_ENV, PASSWORD)
         patch.setenv(DESTINATION_PASSWORD_ENV, PASSWORD)
         source.faults.configure(latency=SOURCE_LATENCY)
+        # Slow imports too: the metadata of a run is read in one request and posted in chunks of 20,
+        # so the bar rises chunk by chunk while the pages watch it.
+        destination.faults.configure(latency=SOURCE_LATENCY, path_prefix="/api/metadata")
         try:
             yield LiveEnv(home, config_file, source, destination, output_dir)
         finally:
