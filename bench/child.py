@@ -12,6 +12,7 @@ import argparse
 import json
 import resource
 import sys
+import threading
 import time
 
 
@@ -32,6 +33,45 @@ def peak_rss_mb() -> float:
     return round(maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
 
 
+def _rss_mb() -> float | None:
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+class RssSampler:
+    """This process's resident set size every 50 ms, with the time, to tell which step held the most
+    (VmHWM alone says how high, not when)."""
+
+    def __init__(self, interval: float = 0.05) -> None:
+        self.samples: list[tuple[float, float]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(interval,), daemon=True)
+
+    def _run(self, interval: float) -> None:
+        while not self._stop.wait(interval):
+            rss = _rss_mb()
+            if rss is not None:
+                self.samples.append((time.time(), rss))
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def peak_between(self, start: float | None, end: float | None) -> float | None:
+        inside = [rss for at, rss in self.samples if start and end and start <= at <= end]
+        return round(max(inside), 1) if inside else None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.child")
     parser.add_argument("--config", required=True, help="the dhis_sync.yaml written by the bench")
@@ -49,13 +89,15 @@ def main(argv: list[str] | None = None) -> int:
     sync_file = load_config(args.config)
     with DagsterInstance.get() as instance:
         started = time.perf_counter()
-        run_id = execute_in_process(sync_file, args.config_id, instance, full_sync=args.full)
+        with RssSampler() as sampler:
+            run_id = execute_in_process(sync_file, args.config_id, instance, full_sync=args.full)
         finished = time.perf_counter()
         run = instance.get_run_by_id(run_id)
         steps = {
             s.step_key: {
                 "status": s.status.value if s.status else None,
                 "seconds": round((s.end_time or 0) - (s.start_time or 0), 3) if s.start_time else None,
+                "peak_rss_mb": sampler.peak_between(s.start_time, s.end_time),  # the most RSS while it ran
             }
             for s in instance.get_run_step_stats(run_id)
         }

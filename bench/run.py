@@ -452,6 +452,7 @@ def data_scenario(sizes: Sizes, count: int, work: Path, log_dir: Path) -> dict[s
             "run_seconds": first["run_seconds"],  # execute_in_process: preflight + data steps
             "values_per_second": round(sync_rate, 1),
             "peak_rss_mb": first["peak_rss_mb"],
+            "peak_rss_mb_by_step": {k: v.get("peak_rss_mb") for k, v in first["steps"].items()},
             "check_step_seconds": check_seconds(first),
             "per_data_set": first_assets,
             "run_id": first["run_id"],
