@@ -48,6 +48,7 @@ def test_dashboard_shows_a_run_moving_then_logs_and_stop(browser, dashboard_url,
         )
     assert sensor_badge.inner_text() == "Active"
     assert "text-bg-success" in sensor_badge.get_attribute("class")
+    assert card.locator('[data-action="stop"]').is_visible() and card.locator('[data-action="start"]').is_hidden()
     assert card.locator('[data-role="settings-badge"]').inner_text().startswith("Enabled")
     page.evaluate("window.__sameDocument = true")  # lost if the page reloads
 
@@ -108,6 +109,7 @@ def test_dashboard_shows_a_run_moving_then_logs_and_stop(browser, dashboard_url,
                  .textContent === 'Stopped'""",
         timeout=60_000,
     )
+    assert card.locator('[data-action="start"]').is_visible() and card.locator('[data-action="stop"]').is_hidden()
     assert "text-bg-danger" in card.locator('[data-role="sensor-badge"]').get_attribute("class")
     page.set_viewport_size({"width": 390, "height": 844})  # a phone
     page.screenshot(path=str(tmp_path / "dashboard-phone.png"), full_page=True)

@@ -51,6 +51,10 @@
     if (card.dataset.automatic !== "true") setBadge(q("sensor-badge"), T.manual, "text-bg-secondary");
     else setBadge(q("sensor-badge"), cfg.is_active ? T.active : T.stopped, cfg.is_active ? "text-bg-success" : "text-bg-danger");
     card.dataset.active = cfg.is_active ? "true" : "false";
+    // Start while the sensor is stopped, Stop while it runs: never both at once.
+    var start = card.querySelector('[data-action="start"]'), stop = card.querySelector('[data-action="stop"]');
+    if (start) start.classList.toggle("d-none", !!cfg.is_active);
+    if (stop) stop.classList.toggle("d-none", !cfg.is_active);
     // One story per card: a manual configuration has no sensor settings to show; an automatic one
     // says "Enabled" only while its sensor runs (never "Enabled" beside "Stopped").
     var s = cfg.settings;
