@@ -6,8 +6,9 @@ Two emulators per measurement, the same generated content on the source (a track
 one enrollment per tracked entity, its events, the rest single events). The floor is the
 plainest client possible in the same run: pages of the export read with `requests` and each posted
 at once with `async=false`, no checks. The sync is `sync_program` (paging as the version wants,
-async jobs polled to their report, rejections read to the object). Prints events/s and tracked
-entities/s of both and their ratio (target ≥ 0.8).
+async jobs polled to their report, rejections read to the object). Prints what arrived against
+the source's counts, events/s and tracked entities/s of both and their ratio (target ≥ 0.8), then
+a second sync from the first one's watermarks, which must move nothing.
 """
 
 from __future__ import annotations
@@ -90,13 +91,27 @@ def measure(version: str, tracked_entities: int, events: int, page_size: int) ->
                 DHIS2Client(destination.base_url, auth, name="destination", poll_interval=0.05) as dst:
             started = time.perf_counter()
             errors = 0
+            watermarks = {}
             for program in (child["id"], malaria["id"]):
-                errors += len(sync_program(src, dst, tracker, program, since=None, options=ImportOptions()).errors)
+                outcome = sync_program(src, dst, tracker, program, since=None, options=ImportOptions())
+                errors += len(outcome.errors)
+                watermarks[program] = outcome.watermark
             results["sync_seconds"] = time.perf_counter() - started
+            # A second run from the first run's watermarks, nothing changed: it must move nothing.
+            started = time.perf_counter()
+            moved = 0
+            for program, since in watermarks.items():
+                again = sync_program(src, dst, tracker, program, since=since, options=ImportOptions())
+                moved += again.created + again.updated + again.deleted + len(again.errors)
+            results["second_run_seconds"] = time.perf_counter() - started
+            results["second_run_moved"] = moved
         results["errors"] = errors
-        store = store_of(destination.state)
+        store, theirs = store_of(destination.state), store_of(source.state)
         results["events"] = store.count("events")
         results["tracked_entities"] = store.count("trackedEntities")
+        results["enrollments"] = store.count("enrollments")
+        results["complete"] = all(store.count(kind) == theirs.count(kind)
+                                  for kind in ("trackedEntities", "enrollments", "events"))
     finally:
         destination.stop()
         source.stop()
@@ -117,10 +132,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     for version in args.version or ["2.42"]:
         r = measure(version, args.tracked_entities, args.events, args.page_size)
-        print(f"{r['version']}: {r['tracked_entities']} TEs, {r['events']} events, errors {r['errors']} | "
+        print(f"{r['version']}: {r['tracked_entities']} TEs, {r['enrollments']} enrollments, {r['events']} events "
+              f"on the destination ({'all' if r['complete'] else 'NOT all'} of the source's), errors {r['errors']} | "
               f"floor {r['floor_seconds']:.1f} s ({r['floor_events_per_s']} events/s, {r['floor_tes_per_s']} TEs/s) | "
               f"sync {r['sync_seconds']:.1f} s ({r['sync_events_per_s']} events/s, {r['sync_tes_per_s']} TEs/s) | "
-              f"ratio {r['ratio']}", flush=True)
+              f"ratio {r['ratio']} | second run: {r['second_run_moved']} moved in {r['second_run_seconds']:.1f} s",
+              flush=True)
 
 
 if __name__ == "__main__":
