@@ -337,17 +337,24 @@ class DHIS2SyncResource(ConfigurableResource):
 
 
 def _missing_on_source(source: DHIS2Client, config: SyncConfig) -> list[str]:
-    """The configured dataSets and org unit roots the source does not have, each with its key and line."""
-    if config.data is None:
-        return []
+    """The configured dataSets, programmes and org unit roots the source does not have, each with
+    its key and line."""
+    wanted: list[tuple[str, str, str, tuple[str, ...]]] = []  # (section, setting, collection, uids)
+    if config.data is not None:
+        wanted += [("data", "data_sets", "dataSets", config.data.data_sets),
+                   ("data", "org_units", "organisationUnits", config.data.org_units)]
+    if config.tracker is not None:
+        wanted += [("tracker", "programs", "programs", config.tracker.programs),
+                   ("tracker", "org_units", "organisationUnits", config.tracker.org_units)]
+    what = {"dataSets": "dataSet", "programs": "programme", "organisationUnits": "org unit"}
     problems = []
-    for setting, collection, what in (("data_sets", "dataSets", "dataSet"), ("org_units", "organisationUnits", "org unit")):
-        wanted = getattr(config.data, setting)
-        found = {obj["id"] for page in source.get_by_ids(collection, wanted, fields="id") for obj in page}
-        for index, uid in enumerate(wanted):
+    for section, setting, collection, uids in wanted:
+        found = {obj["id"] for page in source.get_by_ids(collection, uids, fields="id") for obj in page}
+        for index, uid in enumerate(uids):
             if uid not in found:
-                where = describe_key(config.id, "data", setting, index)
-                problems.append(f"{where}: {what} {uid} does not exist on {config.source} (or the sync user cannot see it)")
+                where = describe_key(config.id, section, setting, index)
+                problems.append(f"{where}: {what[collection]} {uid} does not exist on {config.source} "
+                                "(or the sync user cannot see it)")
     return problems
 
 

@@ -139,7 +139,8 @@ class DHIS2Translator:
         config = self.config
         return (
             f"Checks that {config.source} (source) and {config.destination} (destination) answer "
-            "and accept our credentials, and lists the destination's users and user groups."
+            "and accept our credentials, and that the configured dataSets, programmes and org unit "
+            "roots exist on the source, before anything is written."
         )
 
     # ---------------------------------------------------------------------------- limits

@@ -1,10 +1,10 @@
 """Tracker data end to end through the Dagster job, on every version whose tracker API differs.
 
-2.38 (PagingWrapper, `orgUnit`/`ouMode`) and 2.42 (`pager.nextPage`, `orgUnits`/`orgUnitMode`,
-`ouMode` ignored) run the whole story: complete arrival, a second run that moves nothing, then
+Every version runs the whole story: complete arrival, a second run that moves nothing, then
 updates, deletions and new relationships that move exactly those, and an event the destination
-rejects (its org unit is no longer in the programme) listed with its code while the rest arrives.
-2.40, 2.41 and 2.43 check arrival and the idle second run.
+rejects (its org unit is no longer in the programme) listed with its code while the rest arrives
+(2.38: PagingWrapper, `orgUnit`/`ouMode`; 2.42: `pager.nextPage`, `orgUnits`/`orgUnitMode`,
+`ouMode` ignored; 2.43: `program` required).
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def test_tracker_arrives_then_a_second_run_moves_nothing(version, start_emulator
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("version", ["2.38", "2.42"])
+@pytest.mark.parametrize("version", ["2.38", "2.40", "2.41", "2.42", "2.43"])
 def test_only_changes_move_and_a_rejected_event_is_listed(version, start_emulator, write_config, dagster_instance):
     source, destination, metadata, payload, sync_file = arrive_then_idle(
         start_emulator, write_config, dagster_instance, version)

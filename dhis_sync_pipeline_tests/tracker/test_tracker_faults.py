@@ -61,3 +61,18 @@ def test_a_tracker_fault_ends_with_the_destination_holding_the_source(name, star
     assert verdicts[-1] == ("SUCCESS", True), (verdicts, runs[-1].table())
     for kind in KINDS:  # nothing lost, nothing extra, nothing changed on the way
         assert content(destination, kind) == content(source, kind), kind
+
+
+def test_a_programme_missing_on_the_source_is_reported_before_anything_is_written(start_emulator, write_config,
+                                                                                 dagster_instance):
+    source, destination, metadata, _ = seed_pair(start_emulator, "2.42", **SIZES)
+    section = tracker_section(metadata).replace("  programs: [", "  programs: [Abcdefghij1, ")
+    sync_file = write_config(source, destination, section)
+    destination.state.reset_request_log()
+
+    summary = run_sync(sync_file, dagster_instance)
+
+    assert summary.status == "FAILURE"
+    failure = next(r for r in summary.resources if r.asset == "preflight").failure
+    assert "tracker.programs[0] (line" in failure and "programme Abcdefghij1 does not exist" in failure
+    assert not [e for e in destination.state.request_log if e[0] in ("POST", "PUT", "DELETE")]
