@@ -33,7 +33,7 @@ STATUS_WORDS = {
     DagsterRunStatus.QUEUED: "queued",
     DagsterRunStatus.NOT_STARTED: "queued",
 }
-SYNC_KINDS = ("metadata", "data")
+SYNC_KINDS = ("metadata", "data", "tracker")
 
 
 class UnknownConfig(KeyError):
@@ -96,7 +96,7 @@ class StatusService:
         run = record.dagster_run
         rows = self.store.run_progress(run.run_id)
         planned = self._planned_resources(run)
-        steps = self._step_states(run.run_id)
+        steps = self._step_states(run)
         by_resource = {row.resource: row for row in rows}
 
         fractions = []
@@ -221,26 +221,38 @@ class StatusService:
 
     # --- helpers -----------------------------------------------------------------------------
 
-    def _planned_resources(self, run: Any) -> list[str]:
-        """The resources this run will sync, from the run's own execution plan."""
+    def _resources_by_step(self, run: Any) -> dict[str, list[str]]:
+        """Per step of the run's execution plan, the resources it syncs (the last part of the asset
+        keys of its outputs: one for a dataSet's or programme's step, every type for the metadata
+        step)."""
         try:
             snapshot = self.instance.get_execution_plan_snapshot(run.execution_plan_snapshot_id)
         except Exception:  # noqa: BLE001 - a run without a plan snapshot: count what reported
-            return []
-        keys = snapshot.step_keys_to_execute or [step.key for step in snapshot.steps]
-        planned = []
-        for key in keys:
-            parts = key.split("__")
-            if len(parts) == 3 and parts[1] in SYNC_KINDS:
-                planned.append(parts[2])
-        return planned
+            return {}
+        to_execute = set(snapshot.step_keys_to_execute or [step.key for step in snapshot.steps])
+        found: dict[str, list[str]] = {}
+        for step in snapshot.steps:
+            if step.key not in to_execute:
+                continue
+            for output in step.outputs:
+                key = output.properties.asset_key if output.properties else None
+                if key is not None and len(key.path) == 3 and key.path[1] in SYNC_KINDS:
+                    found.setdefault(step.key, []).append(key.path[2])
+        return found
 
-    def _step_states(self, run_id: str) -> dict[str, str]:
+    def _planned_resources(self, run: Any) -> list[str]:
+        """The resources this run will sync, from the run's own execution plan."""
+        return [resource for resources in self._resources_by_step(run).values() for resource in resources]
+
+    def _step_states(self, run: Any) -> dict[str, str]:
+        """Per resource, the state of the step that syncs it."""
+        by_step = self._resources_by_step(run)
         states = {}
-        for stats in self.instance.get_run_step_stats(run_id):
-            parts = stats.step_key.split("__")
-            if len(parts) == 3 and parts[1] in SYNC_KINDS and stats.status is not None:
-                states[parts[2]] = stats.status.value
+        for stats in self.instance.get_run_step_stats(run.run_id):
+            if stats.status is None:
+                continue
+            for resource in by_step.get(stats.step_key, ()):
+                states[resource] = stats.status.value
         return states
 
     def _error_message(self, run: Any) -> str | None:
