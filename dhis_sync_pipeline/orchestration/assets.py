@@ -12,14 +12,17 @@ Steps that write to the destination share its pool and retry with the translator
 """
 
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
     AssetChecksDefinition,
+    AssetCheckSpec,
     AssetExecutionContext,
     AssetsDefinition,
+    AssetSpec,
     MaterializeResult,
     asset,
     asset_check,
@@ -101,45 +104,30 @@ def _metadata_checks(config: SyncConfig, translator: DHIS2Translator) -> AssetCh
 
 
 def _data_set(config: SyncConfig, translator: DHIS2Translator, data_set: str) -> AssetsDefinition:
-    spec = translator.data_spec(data_set)
-
-    @asset(
-        key=spec.key,
-        group_name=spec.group_name,
-        deps=spec.deps,
-        kinds=spec.kinds,
-        tags=spec.tags,
-        description=spec.description,
-        required_resource_keys={translator.sync_resource_key},
-        pool=translator.import_pool,
-        retry_policy=translator.retry_policy,
-    )
-    def sync_data(context: AssetExecutionContext) -> MaterializeResult:
-        return _sync(context, translator).sync_data_set(context, config, data_set)
-
-    return sync_data
+    return _writing_asset(translator, translator.data_spec(data_set),
+                          partial(DHIS2SyncResource.sync_data_set, config=config, data_set=data_set))
 
 
 def _data_set_check(config: SyncConfig, translator: DHIS2Translator, data_set: str) -> AssetChecksDefinition:
-    spec = translator.values_check_spec(data_set)
-
-    @asset_check(
-        asset=spec.asset_key,
-        name=VALUES_CHECK,
-        blocking=spec.blocking,
-        description=spec.description,
-        required_resource_keys={translator.sync_resource_key},
-        pool=translator.import_pool,  # it heals, so it writes
-        retry_policy=translator.retry_policy,
-    )
-    def verify_values(context: AssetCheckExecutionContext) -> AssetCheckResult:
-        return _sync(context, translator).verify_data_set(context, config, data_set)
-
-    return verify_values
+    return _blocking_check(translator, translator.values_check_spec(data_set), VALUES_CHECK,
+                           partial(DHIS2SyncResource.verify_data_set, config=config, data_set=data_set),
+                           writes=True)  # it heals, so it writes
 
 
 def _program(config: SyncConfig, translator: DHIS2Translator, program: str) -> AssetsDefinition:
-    spec = translator.tracker_spec(program)
+    return _writing_asset(translator, translator.tracker_spec(program),
+                          partial(DHIS2SyncResource.sync_tracker, config=config, program=program))
+
+
+def _program_check(config: SyncConfig, translator: DHIS2Translator, program: str) -> AssetChecksDefinition:
+    return _blocking_check(translator, translator.tracker_check_spec(program), TRACKER_CHECK,
+                           partial(DHIS2SyncResource.verify_tracker, config=config, program=program),
+                           writes=False)
+
+
+def _writing_asset(translator: DHIS2Translator, spec: AssetSpec,
+                   body: Callable[[DHIS2SyncResource, AssetExecutionContext], MaterializeResult]) -> AssetsDefinition:
+    """One asset of its own step: `body(sync resource, context)`, in the destination's pool."""
 
     @asset(
         key=spec.key,
@@ -152,24 +140,28 @@ def _program(config: SyncConfig, translator: DHIS2Translator, program: str) -> A
         pool=translator.import_pool,
         retry_policy=translator.retry_policy,
     )
-    def sync_tracker(context: AssetExecutionContext) -> MaterializeResult:
-        return _sync(context, translator).sync_tracker(context, config, program)
+    def sync_one(context: AssetExecutionContext) -> MaterializeResult:
+        return body(_sync(context, translator), context)
 
-    return sync_tracker
+    return sync_one
 
 
-def _program_check(config: SyncConfig, translator: DHIS2Translator, program: str) -> AssetChecksDefinition:
-    spec = translator.tracker_check_spec(program)
+def _blocking_check(translator: DHIS2Translator, spec: AssetCheckSpec, name: str,
+                    body: Callable[[DHIS2SyncResource, AssetCheckExecutionContext], AssetCheckResult],
+                    *, writes: bool) -> AssetChecksDefinition:
+    """A check of its own step after its asset: `body(sync resource, context)`; in the destination's
+    pool when it writes."""
 
     @asset_check(
         asset=spec.asset_key,
-        name=TRACKER_CHECK,
+        name=name,
         blocking=spec.blocking,
         description=spec.description,
         required_resource_keys={translator.sync_resource_key},
+        pool=translator.import_pool if writes else None,
         retry_policy=translator.retry_policy,
     )
-    def verify_tracker(context: AssetCheckExecutionContext) -> AssetCheckResult:
-        return _sync(context, translator).verify_tracker(context, config, program)
+    def verify_one(context: AssetCheckExecutionContext) -> AssetCheckResult:
+        return body(_sync(context, translator), context)
 
-    return verify_tracker
+    return verify_one

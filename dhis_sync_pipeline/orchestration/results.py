@@ -13,13 +13,13 @@ from dhis_sync_pipeline.orchestration.watermarks import WATERMARK_KEY
 from dhis_sync_pipeline.sync.data_values import KEY, DataSyncOutcome
 from dhis_sync_pipeline.sync.data_verification import DataVerification
 from dhis_sync_pipeline.sync.metadata import MetadataSyncOutcome, format_watermark
+from dhis_sync_pipeline.sync.tally import ImportTally
 from dhis_sync_pipeline.sync.tracker import TrackerSyncOutcome, describe
 from dhis_sync_pipeline.sync.tracker_verification import TrackerComparison
 
-# ------------------------------------------------------------------------------------ metadata
 
-
-def metadata_metadata(outcome: MetadataSyncOutcome) -> dict[str, Any]:
+def tally(outcome: ImportTally) -> dict[str, int]:
+    """The counts every sync step's materialization carries (and run summaries read back)."""
     return {
         "read": outcome.read,
         "created": outcome.created,
@@ -27,6 +27,15 @@ def metadata_metadata(outcome: MetadataSyncOutcome) -> dict[str, Any]:
         "deleted": outcome.deleted,
         "ignored": outcome.ignored,
         "errors": len(outcome.errors),
+    }
+
+
+# ------------------------------------------------------------------------------------ metadata
+
+
+def metadata_metadata(outcome: MetadataSyncOutcome) -> dict[str, Any]:
+    return {
+        **tally(outcome),
         WATERMARK_KEY: format_watermark(outcome.watermark),
         "since": format_watermark(outcome.since) if outcome.since else "full sync",
         "duration_seconds": round(outcome.duration_seconds, 3),  # of the step that synced every type
@@ -79,12 +88,7 @@ def metadata_failure(config_id: str, destination: str, problems: list[str], reje
 def data_metadata(outcome: DataSyncOutcome) -> dict[str, Any]:
     slices = outcome.slices
     return {
-        "read": outcome.read,
-        "created": outcome.created,
-        "updated": outcome.updated,
-        "deleted": outcome.deleted,
-        "ignored": outcome.ignored,
-        "errors": len(outcome.errors),
+        **tally(outcome),
         "chunks": outcome.chunks,
         "export_requests": slices.requests,
         "slice_splits": slices.splits,
@@ -156,16 +160,10 @@ def unchanged_watermark(since: dt.datetime | None) -> str:
 
 
 def tracker_metadata(outcome: TrackerSyncOutcome) -> dict[str, Any]:
-    rows = [[e.object_type or "", e.uid or "", e.error_code or "", e.message] for e in outcome.errors]
     return {
-        "read": outcome.read,
+        **tally(outcome),
         **{f"read_{kind}": count for kind, count in outcome.read_by_kind.items()},
         **{f"deleted_{kind}": count for kind, count in outcome.deleted_by_kind.items()},
-        "created": outcome.created,
-        "updated": outcome.updated,
-        "deleted": outcome.deleted,
-        "ignored": outcome.ignored,
-        "errors": len(outcome.errors),
         "tracked_entities_synced": outcome.tracked_entities_synced,
         "already_synced_in_overlap": outcome.already_synced,
         "export_requests": outcome.requests,
@@ -173,11 +171,8 @@ def tracker_metadata(outcome: TrackerSyncOutcome) -> dict[str, Any]:
         "since": format_watermark(outcome.since) if outcome.since else "first run",
         "duration_seconds": round(outcome.duration_seconds, 3),
         "objects_per_second": outcome.per_second,
-        "rejected_objects": MetadataValue.md(markdown_table(
-            ["type", "uid", "errorCode", "message"], rows, "rejected_objects_json", "No object was rejected.")),
-        "rejected_objects_json": MetadataValue.json(
-            [{"type": e.object_type, "uid": e.uid, "errorCode": e.error_code, "message": e.message}
-             for e in outcome.errors]),
+        "rejected_objects": MetadataValue.md(_object_table(outcome.errors)),
+        "rejected_objects_json": MetadataValue.json([object_error_json(e) for e in outcome.errors]),
     }
 
 

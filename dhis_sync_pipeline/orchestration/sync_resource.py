@@ -8,7 +8,8 @@ One resource per configuration, built from the configuration file: its source an
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import datetime as dt
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -248,9 +249,7 @@ class DHIS2SyncResource(ConfigurableResource):
         data = config.data
         assert data is not None
         with self._clients(config) as (source, destination):
-            system_id = destination.system_info().system_id
-            since, reason = sync_since(context.instance, key, context.run.tags, system_id)
-            context.log.info(f"dataSet {data_set}: {reason}, from {config.source} to {config.destination}")
+            system_id, since = _start(context, config, destination, key, f"dataSet {data_set}")
             outcome = sync_data_set(
                 source,
                 destination,
@@ -264,17 +263,13 @@ class DHIS2SyncResource(ConfigurableResource):
                                                              kind=STEP_DATA)),
             )
         reporter.finish()
-        metadata = data_metadata(outcome)
-        metadata[DESTINATION_SYSTEM_KEY] = system_id or ""
-        log_rejections(context, [f"value rejected: {describe_value_error(e)}" for e in outcome.errors],
-                       "rejected_values")
-        context.log.info(data_log_line(outcome))
-        if len(outcome.errors) > config.error_tolerance:
-            raise Failure(description=data_failure(config.destination, config.error_tolerance, outcome),
-                          metadata=metadata, allow_retries=False)
-        if outcome.errors or config.import_options.dry_run:
-            metadata[WATERMARK_KEY] = unchanged_watermark(since)
-        return MaterializeResult(metadata=metadata)
+        return _result(
+            context, config, data_metadata(outcome), system_id=system_id, since=since,
+            hold_watermark=bool(outcome.errors),
+            rejected=[f"value rejected: {describe_value_error(e)}" for e in outcome.errors],
+            rejections_key="rejected_values", log_line=data_log_line(outcome),
+            failure=lambda: data_failure(config.destination, config.error_tolerance, outcome),
+        )
 
     def verify_data_set(self, context: AssetCheckExecutionContext, config: SyncConfig, data_set: str) -> AssetCheckResult:
         if config.import_options.dry_run:
@@ -301,26 +296,20 @@ class DHIS2SyncResource(ConfigurableResource):
         tracker = config.tracker
         assert tracker is not None
         with self._clients(config) as (source, destination):
-            system_id = destination.system_info().system_id
-            since, reason = sync_since(context.instance, key, context.run.tags, system_id)
-            context.log.info(f"programme {program}: {reason}, from {config.source} to {config.destination}")
+            system_id, since = _start(context, config, destination, key, f"programme {program}")
             outcome = sync_program(
                 source, destination, tracker, program, since=since, options=config.import_options,
                 progress=(reporter := self.progress.reporter(context, config_id=config.id, resource=program,
                                                              kind=STEP_TRACKER)),
             )
         reporter.finish()
-        metadata = tracker_metadata(outcome)
-        metadata[DESTINATION_SYSTEM_KEY] = system_id or ""
-        if not outcome.complete or config.import_options.dry_run:
-            metadata[WATERMARK_KEY] = unchanged_watermark(since)  # the next run reads from the same point
-        log_rejections(context, [f"tracker object rejected: {describe_tracker_error(e)}" for e in outcome.errors],
-                       "rejected_objects")
-        context.log.info(tracker_log_line(outcome))
-        if len(outcome.errors) > config.error_tolerance:
-            raise Failure(description=tracker_failure(config.destination, config.error_tolerance, outcome),
-                          metadata=metadata, allow_retries=False)
-        return MaterializeResult(metadata=metadata)
+        return _result(
+            context, config, tracker_metadata(outcome), system_id=system_id, since=since,
+            hold_watermark=not outcome.complete,  # the next run reads from the same point
+            rejected=[f"tracker object rejected: {describe_tracker_error(e)}" for e in outcome.errors],
+            rejections_key="rejected_objects", log_line=tracker_log_line(outcome),
+            failure=lambda: tracker_failure(config.destination, config.error_tolerance, outcome),
+        )
 
     def verify_tracker(self, context: AssetCheckExecutionContext, config: SyncConfig, program: str) -> AssetCheckResult:
         if config.import_options.dry_run:
@@ -334,6 +323,42 @@ class DHIS2SyncResource(ConfigurableResource):
             context.log.error(line)
         return AssetCheckResult(check_name=TRACKER_CHECK, passed=comparison.passed, severity=AssetCheckSeverity.ERROR,
                                 metadata=tracker_check_metadata(comparison))
+
+
+def _start(
+    context: AssetExecutionContext, config: SyncConfig, destination: DHIS2Client, key: AssetKey, label: str
+) -> tuple[str | None, dt.datetime | None]:
+    """The destination's systemId and where this step's sync starts (said in the run's log)."""
+    system_id = destination.system_info().system_id
+    since, reason = sync_since(context.instance, key, context.run.tags, system_id)
+    context.log.info(f"{label}: {reason}, from {config.source} to {config.destination}")
+    return system_id, since
+
+
+def _result(
+    context: AssetExecutionContext,
+    config: SyncConfig,
+    metadata: dict[str, Any],
+    *,
+    system_id: str | None,
+    since: dt.datetime | None,
+    hold_watermark: bool,
+    rejected: list[str],
+    rejections_key: str,
+    log_line: str,
+    failure: Callable[[], str],
+) -> MaterializeResult:
+    """A dataSet's or programme's step outcome: its rejections listed, the step failed beyond the
+    tolerance, the watermark held where the step began when something must be read again (or
+    nothing was written: a dry run)."""
+    metadata[DESTINATION_SYSTEM_KEY] = system_id or ""
+    log_rejections(context, rejected, rejections_key)
+    context.log.info(log_line)
+    if len(rejected) > config.error_tolerance:
+        raise Failure(description=failure(), metadata=metadata, allow_retries=False)
+    if hold_watermark or config.import_options.dry_run:
+        metadata[WATERMARK_KEY] = unchanged_watermark(since)
+    return MaterializeResult(metadata=metadata)
 
 
 def _missing_on_source(source: DHIS2Client, config: SyncConfig) -> list[str]:
