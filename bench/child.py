@@ -16,32 +16,29 @@ import threading
 import time
 
 
+def _status_mb(field: str) -> float | None:
+    """A memory line of /proc/self/status (VmHWM, VmRSS), in MiB; None where there is none."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        return None
+    return None
+
+
 def peak_rss_mb() -> float:
     """This process's peak resident set size, in MiB.
 
     On Linux it is VmHWM from /proc/self/status: `ru_maxrss` survives execve, so in a process
     started by a big parent it reports the parent's peak at fork time, not ours.
     """
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return round(int(line.split()[1]) / 1024, 1)  # kB
-    except OSError:
-        pass
+    peak = _status_mb("VmHWM")
+    if peak is not None:
+        return round(peak, 1)
     maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return round(maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
-
-
-def _rss_mb() -> float | None:
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
 
 
 class RssSampler:
@@ -55,7 +52,7 @@ class RssSampler:
 
     def _run(self, interval: float) -> None:
         while not self._stop.wait(interval):
-            rss = _rss_mb()
+            rss = _status_mb("VmRSS")
             if rss is not None:
                 self.samples.append((time.time(), rss))
 
