@@ -8,6 +8,8 @@ that are read again. Rows already handed out from a too-big or cut-short answer 
 by fingerprint, so the smaller slices skip them and nothing is posted twice. A fingerprint is an
 8-byte hash kept in a sorted numpy array (not a Python set of ints, ~8 times the size), and an
 answer is checked in batches of rows, so memory stays near 8 bytes a value already handed out.
+A too-big slice is split into up to eight parts at once, not halved: each level of splitting
+re-reads up to `cap` rows, so fewer, wider levels read less and remember less.
 
 Slices are split by org-unit subtree, never by period: `startDate`/`endDate` select the periods
 *contained* in the window (SpringDataValueSetStore: `pe.startdate >= start and pe.enddate <=
@@ -29,6 +31,9 @@ from dhis_sync_pipeline.dhis2.errors import DHIS2Error, DHIS2TruncatedBodyError
 
 #: Org units per request: 100 UIDs keep the URL near 2 KB, far below DHIS2's ~8 KB limit.
 ORG_UNITS_PER_SLICE = 100
+#: Parts a too-big slice is split into at once. Halving instead re-reads most rows several times
+#: over (each level reads `cap` rows again) and holds ever larger fingerprint arrays on the way.
+SPLIT_WAYS = 8
 #: How many times one slice is read again after its answer was cut short.
 TRUNCATION_ATTEMPTS = 3
 #: Rows checked against the fingerprints at once (one numpy lookup instead of one per row).
@@ -181,12 +186,21 @@ class SliceReader:
     def _split(self, whole: Slice) -> list[Slice]:
         units = whole.org_units
         if len(units) > 1:
-            half = len(units) // 2
-            return [Slice(units[:half], whole.children), Slice(units[half:], whole.children)]
+            return _parts(units, whole.children)
         if whole.children:
-            return [Slice(units, False), *batches(self.children_of(units[0]), children=True)]
+            return [Slice(units, False), *_parts(self.children_of(units[0]), children=True)]
         raise SliceTooBigError(
             f"org unit {units[0]} alone holds at least {self.cap} values of {self.describe} in scope, "
             "more than one export answer may hold (page_sizes.data_values_slice_cap); raise "
             "page_sizes.data_values_slice_cap, or narrow the data window"
         )
+
+
+def _parts(org_units: Iterable[str], children: bool) -> list[Slice]:
+    """Up to SPLIT_WAYS slices of about equal size (more if that would exceed ORG_UNITS_PER_SLICE)."""
+    units = list(dict.fromkeys(org_units))
+    if not units:
+        return []
+    ways = min(len(units), max(SPLIT_WAYS, -(-len(units) // ORG_UNITS_PER_SLICE)))
+    size = -(-len(units) // ways)
+    return [Slice(tuple(units[i : i + size]), children) for i in range(0, len(units), size)]
