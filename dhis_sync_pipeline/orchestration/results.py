@@ -92,6 +92,8 @@ def data_metadata(outcome: DataSyncOutcome) -> dict[str, Any]:
         "chunks": outcome.chunks,
         "export_requests": slices.requests,
         "slice_splits": slices.splits,
+        # Rows a split slice's parts sent again (already handed out, skipped): the cost of a low cap.
+        "rows_read_again": slices.rows_skipped,
         "already_synced_in_overlap": outcome.already_synced,
         "registrations": outcome.registrations,
         WATERMARK_KEY: format_watermark(outcome.watermark),
