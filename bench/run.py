@@ -225,6 +225,22 @@ def run_sync(home: Path, config: Path, config_id: str, log_dir: Path, label: str
     return report
 
 
+def run_dagster_floor(home: Path, config: Path, config_id: str, log_dir: Path, label: str) -> dict[str, Any]:
+    """Dagster's cost of the metadata step's shape with no work in it (see bench/dagster_floor.py)."""
+    env = dict(os.environ, DAGSTER_HOME=str(home), **{PASSWORD_ENV: PASSWORD})
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    log = log_dir / f"dagster_floor_{label}.log"
+    with open(log, "w", encoding="utf-8") as err:
+        result = subprocess.run([sys.executable, "-m", "bench.dagster_floor", "--config", str(config),
+                                 "--config-id", config_id],
+                                env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=err, text=True, check=False)
+    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    if result.returncode != 0 or not lines:
+        raise RuntimeError(f"Dagster floor run {label} failed (exit {result.returncode}); see {log}:\n"
+                           f"{log.read_text()[-3000:]}")
+    return json.loads(lines[-1])
+
+
 def new_home(base: Path, name: str) -> Path:
     home = base / name
     home.mkdir(parents=True)
@@ -341,16 +357,20 @@ def _metadata_sync(org_units: int, data_elements: int, data_sets: int, work: Pat
         config = write_config(home, "bench_metadata", emu["meta_source"], emu["meta_dest_sync"])
         print(f"[{label}] sync: job sync_bench_metadata (full, into an empty destination)", flush=True)
         sync = _metadata_report(run_sync(home, config, "bench_metadata", log_dir, label))
-        unchanged = None
+        unchanged = dagster_floor = None
         if again:
             print(f"[{label}] sync again, nothing changed", flush=True)
             unchanged = _metadata_report(run_sync(home, config, "bench_metadata", log_dir, f"{label}_unchanged"))
+            print(f"[{label}] Dagster's floor: the same metadata step with an empty body", flush=True)
+            dagster_floor = run_dagster_floor(new_home(work, f"{label}_dagster_floor_home"), config,
+                                              "bench_metadata", log_dir, label)
     base = {**baseline, "objects_per_second": round(baseline["objects"] / baseline["seconds"], 1)}
     ratio = sync["step_objects_per_second"] / base["objects_per_second"] if base["objects_per_second"] else None
     return {
         "sizes": {"org_units": org_units, "levels": LEVELS, "data_elements": data_elements},
         "sync": sync,
         "unchanged": unchanged,
+        "dagster_floor": dagster_floor,
         "baseline": base,
         "step_ratio": round(ratio, 3) if ratio is not None else None,
     }
@@ -503,6 +523,12 @@ def checks(results: dict[str, Any]) -> list[dict[str, Any]]:
                 f"{sync['objects'] / sync['work_seconds'] / base['objects_per_second']:.2f} x floor")
         row("metadata: sync step / floor objects/s", f"{meta['step_ratio']:.2f}", f">= {TARGET_METADATA_RATIO}",
             meta["step_ratio"] >= TARGET_METADATA_RATIO)
+        empty = meta.get("dagster_floor")
+        if empty:
+            # The same step shape doing no work: what Dagster alone takes to record per-type results.
+            row(f"metadata: Dagster's own step, empty body ({empty['types']} types)",
+                f"{empty['first_step_seconds']:.2f} s (again {empty['again_step_seconds']:.2f} s) = "
+                f"{empty['first_step_seconds'] / base['seconds']:.1f} x the whole floor")
         row("metadata: whole run (Dagster's run start, every step)", f"{sync['run_seconds']:.2f} s "
             f"(UID checks {sync['uid_check_step_seconds']:.2f} s; process {sync['process_seconds']:.1f} s)",
             f"< {TARGET_METADATA_RUN_S:.0f} s", sync["run_seconds"] < TARGET_METADATA_RUN_S)
