@@ -14,7 +14,8 @@ allows (one export, one import) — the floor the emulator itself sets.
 1. Metadata: a generated source (organisationUnits in a 5-level tree, dataElements, …) into an
    empty destination: the `sync_<id>` job with the default metadata resources, against one
    `GET /api/metadata` + one `POST /api/metadata` (the metadata step's objects/s against the
-   floor's, and the whole run's time); then the same job again with nothing changed; then a
+   floor's, and the whole run's time); then the same job again with nothing changed; Dagster's
+   own cost of that step (`python -m bench.dagster_floor`: same asset specs, no work); then a
    large source (50,000 orgUnits, 5,000 dataElements) into another empty destination, its run
    time against the first run's.
 2. Data values, per size: the job's data assets (the destination already holds the generated
