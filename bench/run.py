@@ -203,22 +203,25 @@ def write_config(home: Path, config_id: str, source: Emulator, destination: Emul
     return path
 
 
-def run_sync(home: Path, config: Path, config_id: str, log_dir: Path, label: str) -> dict[str, Any]:
-    """One run of `sync_<config_id>` in its own process; its JSON report (see bench/child.py)."""
+def _child(module: str, home: Path, config: Path, config_id: str, log: Path) -> tuple[dict[str, Any], float]:
+    """Run `python -m <module> --config … --config-id …` on a Dagster home; its last JSON line and wall time."""
     env = dict(os.environ, DAGSTER_HOME=str(home), DHIS_SYNC_CONFIG=str(config), **{PASSWORD_ENV: PASSWORD})
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    log = log_dir / f"sync_{label}.log"
     began = time.perf_counter()
     with open(log, "w", encoding="utf-8") as err:
-        result = subprocess.run([sys.executable, "-m", "bench.child", "--config", str(config),
-                                 "--config-id", config_id],
+        result = subprocess.run([sys.executable, "-m", module, "--config", str(config), "--config-id", config_id],
                                 env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=err, text=True, check=False)
     wall = time.perf_counter() - began
     lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
     if result.returncode != 0 or not lines:
-        raise RuntimeError(f"sync run {label} failed (exit {result.returncode}); see {log}:\n"
-                           f"{log.read_text()[-3000:]}")
-    report = json.loads(lines[-1])
+        raise RuntimeError(f"{module} failed (exit {result.returncode}); see {log}:\n{log.read_text()[-3000:]}")
+    return json.loads(lines[-1]), wall
+
+
+def run_sync(home: Path, config: Path, config_id: str, log_dir: Path, label: str) -> dict[str, Any]:
+    """One run of `sync_<config_id>` in its own process; its JSON report (see bench/child.py)."""
+    log = log_dir / f"sync_{label}.log"
+    report, wall = _child("bench.child", home, config, config_id, log)
     report["process_seconds"] = round(wall, 3)
     report["log"] = str(log)
     if report["status"] != "SUCCESS":
@@ -228,18 +231,7 @@ def run_sync(home: Path, config: Path, config_id: str, log_dir: Path, label: str
 
 def run_dagster_floor(home: Path, config: Path, config_id: str, log_dir: Path, label: str) -> dict[str, Any]:
     """Dagster's cost of the metadata step's shape with no work in it (see bench/dagster_floor.py)."""
-    env = dict(os.environ, DAGSTER_HOME=str(home), **{PASSWORD_ENV: PASSWORD})
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    log = log_dir / f"dagster_floor_{label}.log"
-    with open(log, "w", encoding="utf-8") as err:
-        result = subprocess.run([sys.executable, "-m", "bench.dagster_floor", "--config", str(config),
-                                 "--config-id", config_id],
-                                env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=err, text=True, check=False)
-    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
-    if result.returncode != 0 or not lines:
-        raise RuntimeError(f"Dagster floor run {label} failed (exit {result.returncode}); see {log}:\n"
-                           f"{log.read_text()[-3000:]}")
-    return json.loads(lines[-1])
+    return _child("bench.dagster_floor", home, config, config_id, log_dir / f"dagster_floor_{label}.log")[0]
 
 
 def new_home(base: Path, name: str) -> Path:

@@ -21,6 +21,7 @@ be split further: that is an error telling the user to raise the cap.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -201,6 +202,6 @@ def _parts(org_units: Iterable[str], children: bool) -> list[Slice]:
     units = list(dict.fromkeys(org_units))
     if not units:
         return []
-    ways = min(len(units), max(SPLIT_WAYS, -(-len(units) // ORG_UNITS_PER_SLICE)))
-    size = -(-len(units) // ways)
+    ways = min(len(units), max(SPLIT_WAYS, math.ceil(len(units) / ORG_UNITS_PER_SLICE)))
+    size = math.ceil(len(units) / ways)
     return [Slice(tuple(units[i : i + size]), children) for i in range(0, len(units), size)]
