@@ -64,12 +64,9 @@ class Slice:
         return f"{names}{' and descendants' if self.children else ''}"
 
 
-def batches(org_units: Iterable[str], children: bool) -> list[Slice]:
+def batches(org_units: Iterable[str], children: bool, size: int = ORG_UNITS_PER_SLICE) -> list[Slice]:
     units = list(dict.fromkeys(org_units))
-    return [
-        Slice(tuple(units[i : i + ORG_UNITS_PER_SLICE]), children)
-        for i in range(0, len(units), ORG_UNITS_PER_SLICE)
-    ]
+    return [Slice(tuple(units[i : i + size]), children) for i in range(0, len(units), size)]
 
 
 def fingerprint(row: Mapping[str, Any]) -> int:
@@ -200,8 +197,5 @@ class SliceReader:
 def _parts(org_units: Iterable[str], children: bool) -> list[Slice]:
     """Up to SPLIT_WAYS slices of about equal size (more if that would exceed ORG_UNITS_PER_SLICE)."""
     units = list(dict.fromkeys(org_units))
-    if not units:
-        return []
-    ways = min(len(units), max(SPLIT_WAYS, math.ceil(len(units) / ORG_UNITS_PER_SLICE)))
-    size = math.ceil(len(units) / ways)
-    return [Slice(tuple(units[i : i + size]), children) for i in range(0, len(units), size)]
+    ways = max(SPLIT_WAYS, math.ceil(len(units) / ORG_UNITS_PER_SLICE))
+    return batches(units, children, size=max(1, math.ceil(len(units) / ways)))
